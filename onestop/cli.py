@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from onestop.cli_broker import broker_app
+from onestop.cli_hub import hub
 
 app = typer.Typer(
     help="OneStop: a simulator of international police information exchange.",
@@ -12,6 +13,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(broker_app, name="broker")
+app.command()(hub)
 
 
 def main() -> None:

@@ -1,0 +1,57 @@
+"""`onestop hub`: run a hub worker."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Annotated
+
+import faust
+import typer
+
+from onestop.cli_common import BootstrapOption, NamespaceOption, PartitionsOption, fail
+from onestop.settings import resolve_bootstrap
+from onestop.topic_admin import TopicLayoutError, ensure_topics
+from schemas.deadlines import RULE_SETS
+from schemas.enums import RuleSetName
+from schemas.topics import Topics
+
+
+def hub(
+    bootstrap: BootstrapOption = None,
+    namespace: NamespaceOption = "onestop",
+    partitions: PartitionsOption = 4,
+    web_port: Annotated[int, typer.Option(help="Port of /metrics and the web views")] = 6066,
+    web_host: Annotated[str, typer.Option(help="Address to bind the web port to")] = "127.0.0.1",
+    rules: Annotated[RuleSetName, typer.Option(help="Time-limit rule set")] = (
+        RuleSetName.DIRECTIVE_2023_977
+    ),
+    data_dir: Annotated[Path, typer.Option(help="Worker's local state")] = Path(".onestop-hub"),
+    log_level: Annotated[str, typer.Option(help="warn, info or debug")] = "warn",
+) -> None:
+    """Run a hub worker: validate, route, deliver, time and audit every message."""
+    from streams.app import Hub
+    from streams.settings import HubSettings
+
+    address = resolve_bootstrap(bootstrap)
+    topics = Topics(namespace, partitions)
+    settings = HubSettings(
+        bootstrap=address,
+        topics=topics,
+        rules=RULE_SETS[rules],
+        web_port=web_port,
+        web_host=web_host,
+        data_dir=data_dir / namespace,
+    )
+    try:
+        asyncio.run(ensure_topics(address, topics, settings.parties))
+    except TopicLayoutError as exc:
+        fail(str(exc))
+    run_worker(Hub(settings).app, log_level)
+
+
+def run_worker(app: faust.App, log_level: str) -> None:
+    """Run a Faust app's worker in the foreground until a signal stops it."""
+    asyncio.set_event_loop(asyncio.new_event_loop())
+    worker = faust.Worker(app, loglevel=log_level, quiet=True)
+    worker.execute_from_commandline()

@@ -1,0 +1,146 @@
+"""The exercise clock: commands on the clock topic, and the pure fold that turns them into
+"now" in exercise time. Everything that needs the time asks a `Clock`, so tests drive time
+by hand and nothing sleeps to wait for a deadline."""
+
+from __future__ import annotations
+
+import bisect
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Protocol
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+
+class ClockAction(StrEnum):
+    """What a clock command does."""
+
+    START = "start"
+    PAUSE = "pause"
+    RESUME = "resume"
+    SPEED = "speed"
+    JUMP = "jump"
+
+
+class ClockCommand(BaseModel):
+    """One command on the clock topic. `issued_at` is the wall time it takes effect."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    exercise_id: str = Field(min_length=1, max_length=80)
+    action: ClockAction
+    issued_at: AwareDatetime
+    exercise_start: AwareDatetime | None = Field(default=None, description="For start")
+    speed: float | None = Field(
+        default=None, gt=0, le=1_000_000, description="Exercise seconds per wall second"
+    )
+    jump_seconds: float | None = Field(
+        default=None, ge=0, description="For jump: exercise seconds to skip forward"
+    )
+
+
+class Clock(Protocol):
+    """Anything that tells exercise time."""
+
+    def now(self) -> datetime:
+        """The current exercise time (timezone-aware UTC)."""
+        ...
+
+
+@dataclass(frozen=True)
+class _Segment:
+    """From wall time `wall` on, exercise time runs from `exercise` at `speed` (or stands)."""
+
+    wall: float
+    exercise: datetime
+    speed: float
+    paused: bool
+
+
+class ExerciseClock:
+    """Exercise time as a function of wall time, driven by clock commands.
+
+    Before any command it runs at wall time, speed 1. It keeps every segment, so the exercise
+    time of a past wall instant (a record's timestamp) is exact even after later commands.
+    Wall time comes from `wall`, injectable for tests."""
+
+    def __init__(self, wall: Clock | None = None) -> None:
+        self._wall = wall
+        self.exercise_id: str | None = None
+        self._segments: list[_Segment] = [_Segment(0.0, datetime.fromtimestamp(0, UTC), 1.0, False)]
+
+    @property
+    def speed(self) -> float:
+        """Exercise seconds per wall second, now."""
+        return self._segments[-1].speed
+
+    @property
+    def paused(self) -> bool:
+        """Whether exercise time stands still, now."""
+        return self._segments[-1].paused
+
+    def _wall_now(self) -> float:
+        return self._wall.now().timestamp() if self._wall else time.time()
+
+    def at(self, wall: float) -> datetime:
+        """The exercise time at wall instant `wall` (epoch seconds)."""
+        index = bisect.bisect_right(self._segments, wall, key=lambda seg: seg.wall) - 1
+        seg = self._segments[max(index, 0)]
+        if seg.paused:
+            return seg.exercise
+        return seg.exercise + timedelta(seconds=(wall - seg.wall) * seg.speed)
+
+    def now(self) -> datetime:
+        """The current exercise time."""
+        return self.at(self._wall_now())
+
+    def wall_seconds_until(self, moment: datetime) -> float | None:
+        """Wall seconds until exercise time reaches `moment`; None while paused."""
+        if self.paused:
+            return None
+        return max(0.0, (moment - self.now()).total_seconds() / self.speed)
+
+    def apply(self, command: ClockCommand) -> None:
+        """Fold one command into the clock, as of its `issued_at` wall time."""
+        wall = command.issued_at.timestamp()
+        current = self.at(wall)
+        speed, paused = self.speed, self.paused
+        match command.action:
+            case ClockAction.START:
+                self.exercise_id = command.exercise_id
+                current = command.exercise_start or current
+                speed = command.speed or 1.0
+                paused = False
+            case ClockAction.PAUSE:
+                paused = True
+            case ClockAction.RESUME:
+                paused = False
+            case ClockAction.SPEED:
+                speed = command.speed or speed
+            case ClockAction.JUMP:
+                current = current + timedelta(seconds=command.jump_seconds or 0.0)
+        # A command older than the newest segment (out of order) replaces what followed it.
+        while len(self._segments) > 1 and self._segments[-1].wall > wall:
+            self._segments.pop()
+        self._segments.append(_Segment(wall, current, speed, paused))
+
+
+class ManualClock:
+    """A clock moved by hand, for tests and pure simulations."""
+
+    def __init__(self, start: datetime) -> None:
+        self._now = start
+
+    def now(self) -> datetime:
+        """The time set last."""
+        return self._now
+
+    def advance(self, seconds: float) -> None:
+        """Move time forward by `seconds`."""
+        self._now += timedelta(seconds=seconds)
+
+    def set(self, moment: datetime) -> None:
+        """Set the time."""
+        self._now = moment

@@ -1,0 +1,84 @@
+"""Follows the clock topic into an ExerciseClock.
+
+The one piece of Kafka I/O in the contract: the hub and the nodes must read exercise time
+the same way, and they may not import each other, so both use this reader.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from pydantic import ValidationError
+
+from schemas.clock import ClockCommand, ExerciseClock
+
+log = logging.getLogger(__name__)
+
+
+class ClockFeed:
+    """Reads every command on the clock topic, from the beginning, into `clock`.
+
+    `start()` returns once the commands already on the topic are applied, so a component
+    starts with the right exercise time."""
+
+    def __init__(self, bootstrap: str, topic: str, clock: ExerciseClock) -> None:
+        self.bootstrap = bootstrap
+        self.topic = topic
+        self.clock = clock
+        self._consumer: AIOKafkaConsumer | None = None
+        self._task: asyncio.Task[None] | None = None
+        self.applied = 0
+        self.changed = asyncio.Event()
+
+    async def start(self) -> None:
+        """Connect, catch up with the topic, then follow it in the background."""
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.bootstrap, enable_auto_commit=False, group_id=None
+        )
+        await consumer.start()
+        self._consumer = consumer
+        partitions = consumer.partitions_for_topic(self.topic) or {0}
+        tps = [TopicPartition(self.topic, p) for p in sorted(partitions)]
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        ends = await consumer.end_offsets(tps)
+        while not await self._caught_up(consumer, ends):
+            await self._apply_batch(await consumer.getmany(timeout_ms=500))
+        self._task = asyncio.create_task(self._follow(), name=f"clock-feed:{self.topic}")
+
+    @staticmethod
+    async def _caught_up(consumer: AIOKafkaConsumer, ends: dict[TopicPartition, int]) -> bool:
+        for tp, end in ends.items():
+            if await consumer.position(tp) < end:
+                return False
+        return True
+
+    async def _follow(self) -> None:
+        assert self._consumer is not None
+        while True:
+            await self._apply_batch(await self._consumer.getmany(timeout_ms=1000))
+
+    async def _apply_batch(self, batch: dict[TopicPartition, list[object]]) -> None:
+        for records in batch.values():
+            for record in records:
+                value = getattr(record, "value", None)
+                try:
+                    command = ClockCommand.model_validate_json(value or b"")
+                except ValidationError as exc:
+                    log.warning("ignoring invalid clock command at %s: %s", record, exc)
+                    continue
+                self.clock.apply(command)
+                self.applied += 1
+                self.changed.set()
+
+    async def stop(self) -> None:
+        """Stop following and disconnect."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self._consumer is not None:
+            await self._consumer.stop()

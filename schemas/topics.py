@@ -1,0 +1,62 @@
+"""Topic names and partitioning. Outbox, inbox and audit topics share one partition count so
+that a request and every answer to it land on the same partition number (co-partitioning)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+from schemas.enums import Country
+
+DEFAULT_NAMESPACE: Final = "onestop"
+DEFAULT_PARTITIONS: Final = 4
+
+
+@dataclass(frozen=True)
+class Topics:
+    """The topic names of one OneStop installation; `namespace` keeps installations (and
+    tests) apart on one broker."""
+
+    namespace: str = DEFAULT_NAMESPACE
+    partitions: int = DEFAULT_PARTITIONS
+
+    def outbox(self, party: Country) -> str:
+        """Where `party` writes requests, answers and notices for the hub."""
+        return f"{self.namespace}.outbox.{party.value}"
+
+    def inbox(self, party: Country) -> str:
+        """Where the hub delivers what is addressed to `party`."""
+        return f"{self.namespace}.inbox.{party.value}"
+
+    @property
+    def audit(self) -> str:
+        """The hash-chained audit trail."""
+        return f"{self.namespace}.audit"
+
+    @property
+    def deadletter(self) -> str:
+        """Rejected input, kept byte for byte with the reason."""
+        return f"{self.namespace}.deadletter"
+
+    @property
+    def clock(self) -> str:
+        """Exercise clock commands (one partition: a total order)."""
+        return f"{self.namespace}.clock"
+
+    def party_of(self, topic: str) -> Country | None:
+        """The party whose outbox or inbox `topic` is, or None for any other topic."""
+        prefix, _, code = topic.rpartition(".")
+        if prefix not in (f"{self.namespace}.outbox", f"{self.namespace}.inbox"):
+            return None
+        try:
+            return Country(code)
+        except ValueError:
+            return None
+
+    def copartitioned(self, parties: list[Country]) -> list[str]:
+        """Every topic that must have `partitions` partitions."""
+        return [
+            *(self.outbox(p) for p in parties),
+            *(self.inbox(p) for p in parties),
+            self.audit,
+        ]

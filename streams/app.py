@@ -1,0 +1,402 @@
+"""The hub as a Faust app: a thin shell around `Exchange`.
+
+One agent (concurrency 1: faust-streaming loses messages above 1, its issue #606) reads
+every outbox in batches. For each batch it decides with `Exchange`, seals the audit
+records, writes every output and waits for the broker's acknowledgement, and only then
+stores the new request state. A crash at any point therefore loses nothing: the input is
+redelivered, the same outputs (same ids) are written again, and downstream readers
+recognise them. A timer finds due deadlines in a heap and flags them the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Iterator, MutableMapping, Sequence
+from datetime import UTC, datetime
+from typing import Any, cast
+
+import faust
+from aiokafka.partitioner import murmur2
+from faust.web import Request as WebRequest
+from faust.web import Response, View
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+
+from schemas.clock import ExerciseClock
+from schemas.clock_feed import ClockFeed
+from schemas.envelope import header_map
+from streams.auditor import Auditor
+from streams.deadline_index import DeadlineIndex, DueEntry
+from streams.exchange import Effects, Exchange, Inbound, Outbound
+from streams.lifecycle import OpenRequest
+from streams.metrics import HubMetrics
+from streams.settings import HubSettings
+
+log = logging.getLogger(__name__)
+
+
+def partition_for(key: bytes, partitions: int) -> int:
+    """The partition the default Kafka partitioner (murmur2) gives `key`."""
+    hashed: int = murmur2(key)
+    return (hashed & 0x7FFFFFFF) % partitions
+
+
+class RequestTable(faust.Table[str, bytes]):
+    """Open requests by request id. Its changelog partition is the key's murmur2
+    partition, the same one the request's records use, so a timer may write it too."""
+
+    def partition_for_key(self, key: Any) -> int | None:
+        raw = key.encode() if isinstance(key, str) else bytes(key)
+        return partition_for(raw, self.partitions or 1)
+
+
+class TableStore(MutableMapping[str, OpenRequest]):
+    """The Faust table seen as a mapping of OpenRequest, stored as compact JSON bytes."""
+
+    def __init__(self, table: RequestTable) -> None:
+        self.table = table
+
+    def __getitem__(self, key: str) -> OpenRequest:
+        raw = self.table.get(key)
+        if raw is None:
+            raise KeyError(key)
+        return OpenRequest.model_validate_json(raw)
+
+    def __setitem__(self, key: str, value: OpenRequest) -> None:
+        self.table[key] = value.model_dump_json(exclude_defaults=True).encode()
+
+    def __delitem__(self, key: str) -> None:
+        del self.table[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.table.keys())
+
+    def __len__(self) -> int:
+        return len(self.table)
+
+
+class Overlay(MutableMapping[str, OpenRequest]):
+    """Writes of the batch in flight, read through to the store; flushed once the batch's
+    outputs are acknowledged."""
+
+    def __init__(self, base: MutableMapping[str, OpenRequest]) -> None:
+        self.base = base
+        self.pending: dict[str, OpenRequest] = {}
+
+    def __getitem__(self, key: str) -> OpenRequest:
+        if key in self.pending:
+            return self.pending[key]
+        return self.base[key]
+
+    def __setitem__(self, key: str, value: OpenRequest) -> None:
+        self.pending[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        raise NotImplementedError("requests are never deleted by the exchange")
+
+    def __iter__(self) -> Iterator[str]:
+        yield from self.pending
+        yield from (k for k in self.base if k not in self.pending)
+
+    def __len__(self) -> int:
+        return len(set(self.pending) | set(self.base))
+
+    def flush(self) -> list[OpenRequest]:
+        """Write pending state to the store; return what was written."""
+        written = list(self.pending.values())
+        for key, value in self.pending.items():
+            self.base[key] = value
+        self.pending.clear()
+        return written
+
+
+class Hub:
+    """Builds the Faust app and holds what its agent and timers share."""
+
+    def __init__(self, settings: HubSettings, registry: CollectorRegistry | None = None) -> None:
+        self.settings = settings
+        self.topics = settings.topics
+        self.registry = registry or CollectorRegistry()
+        self.metrics = HubMetrics(self.registry)
+        self.clock = ExerciseClock()
+        self.index = DeadlineIndex()
+        self.lock = asyncio.Lock()
+        self._index_stale = True
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        self.app = faust.App(
+            settings.app_id,
+            broker=f"kafka://{settings.bootstrap}",
+            store="memory://",
+            datadir=str(settings.data_dir),
+            web_host=settings.web_host,
+            web_port=settings.web_port,
+            web_in_thread=False,
+            topic_partitions=self.topics.partitions,
+            topic_replication_factor=1,
+            topic_allow_declare=True,
+            consumer_auto_offset_reset="earliest",
+            producer_acks=-1,
+            producer_linger=0.002,
+            broker_commit_every=1000,
+            broker_commit_interval=1.0,
+            stream_buffer_maxsize=8192,
+            table_standby_replicas=0,
+            loghandlers=[],
+        )
+        self.table = RequestTable(
+            self.app,
+            name="requests",
+            default=None,
+            beacon=self.app.tables.beacon,
+            partitions=self.topics.partitions,
+            schema=faust.Schema(
+                key_type=str, value_type=bytes, key_serializer="raw", value_serializer="raw"
+            ),
+            help="Open requests by request id",
+        )
+        self.app.tables.add(self.table)
+        self._started = False
+        self.store = TableStore(self.table)
+        self.exchange = Exchange(self.topics, settings.rules, settings.routing, self.store)
+        self.auditor = Auditor(settings.bootstrap, self.topics.audit)
+        self.clock_feed = ClockFeed(settings.bootstrap, self.topics.clock, self.clock)
+        self._out_topics: dict[str, faust.TopicT] = {}
+        self._wire()
+
+    # ---- wiring --------------------------------------------------------------------------
+
+    def _raw_topic(self, *names: str) -> faust.TopicT:
+        return self.app.topic(
+            *names,
+            key_type=bytes,
+            value_type=bytes,
+            key_serializer="raw",
+            value_serializer="raw",
+            partitions=self.topics.partitions,
+        )
+
+    def _wire(self) -> None:
+        outboxes = [self.topics.outbox(p) for p in self.settings.parties]
+        source = self._raw_topic(*outboxes)
+        hub = self
+
+        @self.app.agent(source, name="exchange", concurrency=1)
+        async def exchange(stream: faust.StreamT[Any]) -> None:
+            async for events in cast(faust.Stream[bytes], stream).take_events(
+                self.settings.batch_size, within=self.settings.batch_wait
+            ):
+                await hub.process_batch(events)
+
+        @self.app.timer(interval=self.settings.tick, name="deadlines")  # type: ignore[untyped-decorator]
+        async def deadlines() -> None:
+            await hub.check_deadlines()
+
+        @self.app.timer(interval=5.0, name="consumer-lag")  # type: ignore[untyped-decorator]
+        async def consumer_lag() -> None:
+            await hub.measure_lag()
+
+        registry = self.registry
+
+        @self.app.page("/metrics")
+        class Metrics(View):
+            async def get(self, request: WebRequest) -> Response:
+                return self.bytes(
+                    generate_latest(registry), headers={"Content-Type": CONTENT_TYPE_LATEST}
+                )
+
+        self.app.on_partitions_revoked.connect(self._on_revoked)
+        self.app.on_partitions_assigned.connect(self._on_assigned)
+
+    def _on_revoked(self, sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
+        revoked: set[Any] = kwargs.get("revoked") or (args[0] if args else set())
+        self.auditor.forget({tp.partition for tp in revoked})
+        self._index_stale = True
+
+    def _on_assigned(self, sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
+        self._index_stale = True
+
+    def output_topic(self, name: str) -> faust.TopicT:
+        """A raw-bytes topic handle, cached."""
+        topic = self._out_topics.get(name)
+        if topic is None:
+            topic = self._out_topics[name] = self._raw_topic(name)
+        return topic
+
+    # ---- the work ------------------------------------------------------------------------
+
+    async def _ensure_started(self) -> None:
+        """Catch up with the clock and open the audit reader, once, before any work."""
+        if not self._started:
+            await self.clock_feed.start()
+            await self.auditor.start()
+            self._started = True
+
+    async def process_batch(self, events: Sequence[faust.EventT[bytes]]) -> None:
+        """Decide, write and acknowledge one batch of outbox records."""
+        async with self.lock:
+            await self._ensure_started()
+            started = time.perf_counter()
+            overlay = Overlay(self.store)
+            self.exchange.store = overlay
+            wall = datetime.now(UTC)
+            results: list[Effects] = []
+            try:
+                for event in events:
+                    message = event.message
+                    inbound = Inbound(
+                        topic=message.topic,
+                        partition=message.partition,
+                        offset=message.offset,
+                        key=message.key,
+                        value=message.value,
+                        headers=_header_pairs(message.headers),
+                        timestamp=message.timestamp,
+                    )
+                    results.append(
+                        self.exchange.receive(inbound, self.clock.at(inbound.timestamp), wall)
+                    )
+            finally:
+                self.exchange.store = self.store
+            await self._write(results)
+            written = overlay.flush()
+            self._account(results, written, time.perf_counter() - started, len(events))
+
+    async def check_deadlines(self) -> None:
+        """Flag the requests whose deadline has passed in exercise time."""
+        async with self.lock:
+            await self._ensure_started()
+            if self._index_stale:
+                self._rebuild_index()
+            now = self.clock.now()
+            due = self.index.due(now)
+            if not due:
+                return
+            overlay = Overlay(self.store)
+            self.exchange.store = overlay
+            wall = datetime.now(UTC)
+            try:
+                results = [
+                    self.exchange.deadline_due(e.request_id, e.partition, now, wall) for e in due
+                ]
+            finally:
+                self.exchange.store = self.store
+            await self._write(results)
+            written = overlay.flush()
+            self._account(results, written, 0.0, 0)
+
+    async def _write(self, results: list[Effects]) -> None:
+        """Seal the audit records and send every output; return when all are acknowledged."""
+        futures = []
+        for effects in results:
+            for out in effects.outputs:
+                futures.append(await self._send(out))
+            for record in effects.audit:
+                sealed = await self.auditor.seal(record)
+                self.metrics.observe_audit(sealed)
+                futures.append(
+                    await self.output_topic(self.topics.audit).send(
+                        key=(record.request_id or record.record_id).encode(),
+                        value=sealed.model_dump_json().encode(),
+                        partition=record.partition,
+                        headers=[("onestop_record_id", record.record_id.encode())],
+                    )
+                )
+        if futures:
+            await asyncio.gather(*futures)
+
+    async def _send(self, out: Outbound) -> Any:
+        return await self.output_topic(out.topic).send(
+            key=out.record.key,
+            value=out.record.value,
+            partition=out.partition,
+            headers=out.record.headers,
+        )
+
+    def _account(
+        self, results: list[Effects], written: list[OpenRequest], seconds: float, count: int
+    ) -> None:
+        now_wall = time.time()
+        for effects in results:
+            if effects.duplicate:
+                self.metrics.duplicate(effects.kind.value if effects.kind else "unknown")
+            for request, delta in ((effects.opened, 1), (effects.settled, -1)):
+                if request is not None:
+                    self.metrics.open_requests.labels(*_labels(request)).inc(delta)
+            if effects.overdue is not None:
+                self.metrics.overdue_requests.labels(*_labels(effects.overdue)).inc()
+            if effects.settled is not None and effects.settled.overdue:
+                self.metrics.overdue_requests.labels(*_labels(effects.settled)).dec()
+            for out in effects.outputs:
+                if out.topic == self.topics.deadletter:
+                    continue
+                sent = header_map(out.record.headers).get("ce_time")
+                channel = header_map(out.record.headers).get("ce_channel", "none")
+                if sent:
+                    transit = now_wall - datetime.fromisoformat(sent).timestamp()
+                    urgency = _urgency_of(effects)
+                    self.metrics.transit.labels(channel, urgency).observe(max(transit, 0.0))
+        for request in written:
+            if request.deadline is not None and not request.overdue:
+                self.index.schedule(request.request_id, request.deadline, request.partition)
+        if count:
+            per_message = seconds / count
+            for _ in range(count):
+                self.metrics.processing.observe(per_message)
+
+    def _rebuild_index(self) -> None:
+        """Rebuild the deadline heap and the gauges from the table (after a rebalance)."""
+        entries = []
+        self.metrics.open_requests.clear()
+        self.metrics.overdue_requests.clear()
+        for key in list(self.store):
+            request = self.store[key]
+            if request.one_way or request.settled:
+                continue
+            self.metrics.open_requests.labels(*_labels(request)).inc()
+            if request.overdue:
+                self.metrics.overdue_requests.labels(*_labels(request)).inc()
+            elif request.deadline is not None:
+                entries.append(
+                    DueEntry(request.deadline.timestamp(), request.request_id, request.partition)
+                )
+        self.index.rebuild(entries)
+        self._index_stale = False
+
+    async def measure_lag(self) -> None:
+        """Consumer lag per input topic, from the consumer's positions and high-water marks."""
+        consumer = self.app.consumer
+        totals: dict[str, int] = {}
+        for tp in consumer.assignment():
+            if tp.topic not in self._outbox_names:
+                continue
+            position = await consumer.position(tp)
+            highwater = consumer.highwater(tp)
+            if position is None or highwater is None:
+                continue
+            totals[tp.topic] = totals.get(tp.topic, 0) + max(highwater - position, 0)
+        for topic, lag in totals.items():
+            self.metrics.consumer_lag.labels(topic).set(lag)
+
+    @property
+    def _outbox_names(self) -> set[str]:
+        return {self.topics.outbox(p) for p in self.settings.parties}
+
+
+def _labels(request: OpenRequest) -> tuple[str, str]:
+    return request.channel.value, (request.urgency.value if request.urgency else "non_urgent")
+
+
+def _urgency_of(effects: Effects) -> str:
+    for request in (effects.opened, effects.settled, effects.overdue):
+        if request is not None and request.urgency is not None:
+            return request.urgency.value
+    return "non_urgent"
+
+
+def _header_pairs(headers: Any) -> list[tuple[str, bytes]]:
+    if not headers:
+        return []
+    if isinstance(headers, dict):
+        return list(headers.items())
+    return [(str(k), bytes(v)) for k, v in headers]

@@ -1,0 +1,62 @@
+"""Seals audit records into per-partition hash chains.
+
+A chain's head is read back from the audit topic itself the first time a partition is
+written after start-up or a rebalance, so a restarted hub continues the chain exactly
+where the topic ends, whatever it had written before it died.
+"""
+
+from __future__ import annotations
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from schemas.audit import AuditRecord, ChainHead
+
+
+class Auditor:
+    """Chain heads for the audit partitions this worker writes."""
+
+    def __init__(self, bootstrap: str, topic: str) -> None:
+        self.bootstrap = bootstrap
+        self.topic = topic
+        self._heads: dict[int, ChainHead] = {}
+        self._consumer: AIOKafkaConsumer | None = None
+
+    async def start(self) -> None:
+        """Open the reader used to find chain heads."""
+        self._consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.bootstrap, enable_auto_commit=False, group_id=None
+        )
+        await self._consumer.start()
+
+    async def stop(self) -> None:
+        """Close the reader."""
+        if self._consumer is not None:
+            await self._consumer.stop()
+
+    def forget(self, partitions: set[int]) -> None:
+        """Drop the heads of partitions this worker no longer writes."""
+        for partition in partitions:
+            self._heads.pop(partition, None)
+
+    async def seal(self, record: AuditRecord) -> AuditRecord:
+        """`record` chained at the head of its partition."""
+        head = self._heads.get(record.partition)
+        if head is None:
+            head = await self._read_head(record.partition)
+            self._heads[record.partition] = head
+        return head.seal(record)
+
+    async def _read_head(self, partition: int) -> ChainHead:
+        assert self._consumer is not None, "Auditor.start() first"
+        tp = TopicPartition(self.topic, partition)
+        self._consumer.assign([tp])
+        end = (await self._consumer.end_offsets([tp]))[tp]
+        if end == 0:
+            return ChainHead()
+        self._consumer.seek(tp, end - 1)
+        while True:
+            batch = await self._consumer.getmany(tp, timeout_ms=2000)
+            records = batch.get(tp, [])
+            if records:
+                last = AuditRecord.model_validate_json(records[-1].value)
+                return ChainHead(seq=last.seq + 1, last_hash=last.hash)

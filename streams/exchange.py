@@ -1,0 +1,478 @@
+"""The one-stop shop's decisions for one input record (pure, no I/O).
+
+`Exchange.receive` takes a record from a node's outbox and the open-request store, and
+returns what to write: deliveries, dead letters, audit records (unsealed: the auditor
+chains them) and the new state. `Exchange.deadline_due` does the same for a deadline that
+fell due. Every output id is derived from the input, so a redelivered input produces the
+very same ids and is recognised downstream.
+"""
+
+from __future__ import annotations
+
+from collections.abc import MutableMapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from schemas.audit import AuditEvent, AuditRecord, Operation, audit_record_id, exercise_iso
+from schemas.deadlines import RuleSet, time_limit
+from schemas.enums import Accessibility, Channel, Country, MessageKind, RequestState, Urgency
+from schemas.envelope import HUB_SOURCE, EnvelopeError, KafkaRecord, decode, encode, header_map
+from schemas.messages import (
+    ONE_WAY_KINDS,
+    OPENING_KINDS,
+    MessageBase,
+    OverdueNotice,
+    Refusal,
+    kind_of,
+)
+from schemas.topics import Topics
+from streams.lifecycle import LifecycleError, OpenRequest, apply_answer, mark_overdue
+from streams.routing import NoChannelError, RoutingConfig, route
+from streams.validation import Rejection, check_answer, check_opening, check_sender
+
+HUB_ACTOR = "hub"
+
+# Headers the hub adds to a dead letter; the original headers are kept before them.
+DLQ_REASON = "onestop_error_reason"
+DLQ_DETAIL = "onestop_error"
+DLQ_TOPIC = "onestop_source_topic"
+DLQ_PARTITION = "onestop_source_partition"
+DLQ_OFFSET = "onestop_source_offset"
+DLQ_ID = "onestop_deadletter_id"
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """A record as consumed from a node's outbox. `timestamp` is the record's wall time
+    (epoch seconds): receipt by the hub's infrastructure."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: list[tuple[str, bytes]]
+    timestamp: float
+
+
+@dataclass(frozen=True)
+class Outbound:
+    """A record to write; `partition` None lets the key choose."""
+
+    topic: str
+    record: KafkaRecord
+    partition: int | None = None
+
+
+@dataclass
+class Effects:
+    """Everything one input causes."""
+
+    outputs: list[Outbound] = field(default_factory=list)
+    audit: list[AuditRecord] = field(default_factory=list)
+    duplicate: bool = False
+    kind: MessageKind | None = None
+    rejection: Rejection | None = None
+    opened: OpenRequest | None = None
+    settled: OpenRequest | None = None
+    overdue: OpenRequest | None = None
+
+
+Store = MutableMapping[str, OpenRequest]
+
+
+@dataclass
+class Exchange:
+    """The routing, validating, timing and auditing of the hub, over a request store."""
+
+    topics: Topics
+    rules: RuleSet
+    routing: RoutingConfig
+    store: Store
+
+    # ---- input from a node -------------------------------------------------------------
+
+    def receive(self, inbound: Inbound, now: datetime, wall: datetime) -> Effects:
+        """Process one outbox record received at exercise time `now`, wall time `wall`."""
+        party = self.topics.party_of(inbound.topic)
+        if party is None:
+            return self._reject(inbound, Rejection("invalid", "not an outbox topic"), now, wall)
+        try:
+            message = decode(inbound.value, inbound.headers)
+            source = header_map(inbound.headers)["ce_source"]
+        except EnvelopeError as exc:
+            return self._reject(inbound, Rejection(exc.reason, exc.detail), now, wall)
+        rejection = check_sender(message, party, source)
+        if rejection:
+            return self._reject(inbound, rejection, now, wall, message)
+        kind = kind_of(message)
+        if kind in OPENING_KINDS or kind in ONE_WAY_KINDS:
+            return self._open(inbound, message, now, wall)
+        return self._answer(inbound, message, now, wall)
+
+    def _open(
+        self, inbound: Inbound, message: MessageBase, now: datetime, wall: datetime
+    ) -> Effects:
+        kind = kind_of(message)
+        existing = self.store.get(message.request_id)
+        if existing is not None:
+            if existing.opened_by == message.message_id:
+                return Effects(duplicate=True, kind=kind)
+            return self._reject(
+                inbound,
+                Rejection("bad_state", f"request id {message.request_id} is already in use"),
+                now,
+                wall,
+                message,
+            )
+        rejection = check_opening(message)
+        if rejection:
+            return self._reject(inbound, rejection, now, wall, message)
+        try:
+            decision = route(message, self.routing)
+        except NoChannelError as exc:
+            return self._reject(inbound, Rejection("no_channel", str(exc)), now, wall, message)
+        urgency = getattr(message, "urgency", None)
+        accessibility = getattr(message, "accessibility", None)
+        limit = None
+        if kind in OPENING_KINDS:
+            limit = time_limit(
+                kind,
+                decision.channel,
+                urgency or Urgency.NON_URGENT,
+                accessibility or Accessibility.DIRECT,
+                self.rules,
+            ).total_seconds()
+        request = OpenRequest(
+            request_id=message.request_id,
+            case_id=message.case_id,
+            kind=kind,
+            opened_by=message.message_id,
+            requester=message.sender,
+            requested=message.recipient,
+            language=message.language,
+            channel=decision.channel,
+            urgency=urgency,
+            accessibility=accessibility,
+            partition=inbound.partition,
+            state=RequestState.DELIVERED,
+            received_at=now,
+            limit_seconds=limit,
+            running_since=now if limit is not None else None,
+            settled_at=None,
+        )
+        self.store[request.request_id] = request
+        effects = Effects(kind=kind, opened=request if limit is not None else None)
+        effects.outputs.append(self._deliver(message, decision.channel, inbound, request))
+        details: dict[str, Any] = {
+            "urgency": urgency,
+            "accessibility": accessibility,
+            "route_reason": decision.reason,
+            "handling_code": message.handling_code.value,
+            "language": message.language,
+            "sent_at": exercise_iso(message.sent_at),
+            "ce_time": header_map(inbound.headers).get("ce_time"),
+        }
+        if decision.fallback_from is not None:
+            details["fallback_from"] = decision.fallback_from.value
+        if limit is not None:
+            details["limit_seconds"] = limit
+            details["deadline"] = exercise_iso(request.deadline) if request.deadline else None
+        effects.audit.append(
+            self._record(
+                inbound,
+                AuditEvent.RECEIVED,
+                Operation.COLLECTION,
+                message,
+                request,
+                now,
+                wall,
+                justification=f"{kind.value} received from {message.sender.value} (Art. 14)",
+                before=RequestState.SUBMITTED,
+                after=RequestState.VALIDATED,
+                details=details,
+            )
+        )
+        effects.audit.append(
+            self._record(
+                inbound,
+                AuditEvent.DELIVERED,
+                Operation.DISCLOSURE,
+                message,
+                request,
+                now,
+                wall,
+                justification=f"disclosed to {message.recipient.value}: {decision.reason}",
+                before=RequestState.ROUTED,
+                after=RequestState.DELIVERED,
+                recipients=[message.recipient],
+            )
+        )
+        return effects
+
+    def _answer(
+        self, inbound: Inbound, message: MessageBase, now: datetime, wall: datetime
+    ) -> Effects:
+        kind = kind_of(message)
+        request = self.store.get(message.request_id)
+        if request is None:
+            return self._reject(
+                inbound,
+                Rejection("unknown_request", f"no request {message.request_id} to answer"),
+                now,
+                wall,
+                message,
+            )
+        if message.message_id in request.handled:
+            return Effects(duplicate=True, kind=kind)
+        rejection = check_answer(message, request)
+        if rejection:
+            return self._reject(inbound, rejection, now, wall, message)
+        grounds = message.grounds if isinstance(message, Refusal) else None
+        try:
+            transition = apply_answer(request, kind, message.message_id, now, grounds)
+        except LifecycleError as exc:
+            return self._reject(inbound, Rejection("bad_state", str(exc)), now, wall, message)
+        after = transition.after
+        self.store[after.request_id] = after
+        effects = Effects(kind=kind, settled=after if after.settled else None)
+        effects.outputs.append(self._deliver(message, request.channel, inbound, after))
+        details: dict[str, Any] = {}
+        if grounds:
+            details["grounds"] = [g.value for g in grounds]
+        if after.settled:
+            details["answer_seconds"] = (now - request.received_at).total_seconds()
+            details["on_time"] = not after.overdue
+        if after.deadline is not None:
+            details["deadline"] = exercise_iso(after.deadline)
+        if expected := getattr(message, "expected_delay_hours", None):
+            details["expected_delay_hours"] = expected
+            details["reason"] = getattr(message, "reason", "")
+        effects.audit.append(
+            self._record(
+                inbound,
+                transition.event,
+                Operation.ALTERATION if not after.settled else Operation.COLLECTION,
+                message,
+                after,
+                now,
+                wall,
+                justification=f"{kind.value} from {message.sender.value} on request "
+                f"{request.request_id}",
+                before=request.state,
+                after=after.state,
+                details=details,
+            )
+        )
+        effects.audit.append(
+            self._record(
+                inbound,
+                AuditEvent.DELIVERED,
+                Operation.DISCLOSURE,
+                message,
+                after,
+                now,
+                wall,
+                justification=f"{kind.value} disclosed to {message.recipient.value}",
+                before=after.state,
+                after=after.state,
+                recipients=[message.recipient],
+            )
+        )
+        return effects
+
+    # ---- deadlines ---------------------------------------------------------------------
+
+    def deadline_due(
+        self, request_id: str, partition: int, now: datetime, wall: datetime
+    ) -> Effects:
+        """Flag `request_id` overdue if its deadline has passed at exercise time `now`;
+        nothing happens for a request answered, paused or already flagged meanwhile."""
+        request = self.store.get(request_id)
+        if request is None:
+            return Effects()
+        flagged = mark_overdue(request, now)
+        if flagged is None:
+            return Effects()
+        self.store[request_id] = flagged
+        deadline = request.deadline
+        assert deadline is not None  # mark_overdue only flags requests with one
+        effects = Effects(kind=request.kind, overdue=flagged)
+        event_id = f"{request_id}.overdue"
+        for party, other in (
+            (request.requester, request.requested),
+            (request.requested, request.requester),
+        ):
+            notice = OverdueNotice(
+                message_id=f"{event_id}.{party.value}",
+                case_id=request.case_id,
+                request_id=request_id,
+                sender=other,
+                recipient=party,
+                language=request.language,
+                sent_at=now,
+                deadline=deadline,
+                requester=request.requester,
+                requested=request.requested,
+            )
+            effects.outputs.append(
+                Outbound(
+                    self.topics.inbox(party),
+                    encode(
+                        notice,
+                        source=HUB_SOURCE,
+                        wall_time=wall,
+                        extensions={"channel": request.channel.value},
+                    ),
+                )
+            )
+        effects.audit.append(
+            AuditRecord(
+                record_id=audit_record_id(event_id, AuditEvent.OVERDUE),
+                partition=partition,
+                seq=0,
+                prev_hash="",
+                operation=Operation.ALTERATION,
+                event=AuditEvent.OVERDUE,
+                actor=HUB_ACTOR,
+                wall_time=wall,
+                exercise_time=now,
+                justification=f"time limit of request {request_id} exceeded (Art. 5); "
+                f"{request.requester.value} and {request.requested.value} notified",
+                request_id=request_id,
+                case_id=request.case_id,
+                kind=request.kind,
+                sender=request.requester,
+                recipient=request.requested,
+                recipients=[request.requester, request.requested],
+                channel=request.channel,
+                state_before=request.state,
+                state_after=flagged.state,
+                details={"deadline": exercise_iso(deadline), "delayed": request.delayed},
+            )
+        )
+        return effects
+
+    # ---- helpers -----------------------------------------------------------------------
+
+    def _deliver(
+        self, message: MessageBase, channel: Channel, inbound: Inbound, request: OpenRequest
+    ) -> Outbound:
+        extensions = {"channel": channel.value}
+        if request.deadline is not None:
+            extensions["deadline"] = exercise_iso(request.deadline)
+        original = header_map(inbound.headers)
+        if "ce_intendedtime" in original:
+            extensions["intendedtime"] = original["ce_intendedtime"]
+        record = encode(
+            message,
+            source=original["ce_source"],
+            wall_time=None,
+            extensions=extensions,
+        )
+        # Keep the sender's own event time: the inbox copy is the same event, forwarded.
+        headers = [
+            (k, inbound_header(inbound, k) or v) if k == "ce_time" else (k, v)
+            for k, v in record.headers
+        ]
+        return Outbound(
+            self.topics.inbox(message.recipient),
+            KafkaRecord(record.key, record.value, headers),
+            partition=inbound.partition,
+        )
+
+    def _record(
+        self,
+        inbound: Inbound,
+        event: AuditEvent,
+        operation: Operation,
+        message: MessageBase,
+        request: OpenRequest,
+        now: datetime,
+        wall: datetime,
+        *,
+        justification: str,
+        before: RequestState | None,
+        after: RequestState | None,
+        recipients: list[Country] | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> AuditRecord:
+        return AuditRecord(
+            record_id=audit_record_id(message.message_id, event),
+            partition=inbound.partition,
+            seq=0,
+            prev_hash="",
+            operation=operation,
+            event=event,
+            actor=HUB_ACTOR,
+            wall_time=wall,
+            exercise_time=now,
+            justification=justification,
+            request_id=request.request_id,
+            case_id=message.case_id,
+            message_id=message.message_id,
+            kind=kind_of(message),
+            sender=message.sender,
+            recipient=message.recipient,
+            recipients=recipients or [],
+            channel=request.channel,
+            state_before=before,
+            state_after=after,
+            details={"request_kind": request.kind.value, **(details or {})},
+        )
+
+    def _reject(
+        self,
+        inbound: Inbound,
+        rejection: Rejection,
+        now: datetime,
+        wall: datetime,
+        message: MessageBase | None = None,
+    ) -> Effects:
+        """The record, untouched, to the dead-letter topic, with why; and an audit entry."""
+        dlq_id = f"{inbound.topic}/{inbound.partition}/{inbound.offset}"
+        headers = [
+            *inbound.headers,
+            (DLQ_REASON, rejection.reason.encode()),
+            (DLQ_DETAIL, rejection.detail.encode()),
+            (DLQ_TOPIC, inbound.topic.encode()),
+            (DLQ_PARTITION, str(inbound.partition).encode()),
+            (DLQ_OFFSET, str(inbound.offset).encode()),
+            (DLQ_ID, dlq_id.encode()),
+        ]
+        effects = Effects(kind=kind_of(message) if message else None, rejection=rejection)
+        effects.outputs.append(
+            Outbound(
+                self.topics.deadletter,
+                KafkaRecord(inbound.key or b"", inbound.value or b"", headers),
+            )
+        )
+        effects.audit.append(
+            AuditRecord(
+                record_id=f"{dlq_id}/{AuditEvent.REJECTED.value}",
+                partition=inbound.partition,
+                seq=0,
+                prev_hash="",
+                operation=Operation.COLLECTION,
+                event=AuditEvent.REJECTED,
+                actor=HUB_ACTOR,
+                wall_time=wall,
+                exercise_time=now,
+                justification=f"rejected: {rejection.detail}",
+                request_id=message.request_id if message else None,
+                case_id=message.case_id if message else None,
+                message_id=message.message_id if message else None,
+                kind=kind_of(message) if message else None,
+                sender=message.sender if message else self.topics.party_of(inbound.topic),
+                recipient=message.recipient if message else None,
+                state_after=RequestState.REJECTED,
+                details={"reason": rejection.reason, "deadletter_id": dlq_id},
+            )
+        )
+        return effects
+
+
+def inbound_header(inbound: Inbound, name: str) -> bytes | None:
+    """The first header `name` of an inbound record."""
+    return next((v for k, v in inbound.headers if k == name), None)

@@ -1,0 +1,100 @@
+"""The hub's Prometheus metrics: prefix `onestop_hub_`, base units, bounded labels only
+(kind, outcome, reason, channel, urgency, topic; never an id). Registered on an injected
+registry so tests stay isolated."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from schemas.audit import AuditEvent, AuditRecord
+
+ANSWER_BUCKETS = (60, 300, 900, 1800, 3600, 4 * 3600, 8 * 3600, 12 * 3600, 86400, 3 * 86400,
+                  7 * 86400, 14 * 86400)  # fmt: skip
+TRANSIT_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+PROCESSING_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5)
+
+
+class HubMetrics:
+    """Every metric the hub exports."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.registry = registry
+        self.messages = Counter(
+            "onestop_hub_messages",
+            "Messages processed by the hub, by kind and outcome",
+            ["kind", "outcome"],
+            registry=registry,
+        )
+        self.deadletters = Counter(
+            "onestop_hub_deadletters",
+            "Records sent to the dead-letter topic, by reason",
+            ["reason"],
+            registry=registry,
+        )
+        self.open_requests = Gauge(
+            "onestop_hub_open_requests",
+            "Requests received and not yet settled",
+            ["channel", "urgency"],
+            registry=registry,
+        )
+        self.overdue_requests = Gauge(
+            "onestop_hub_overdue_requests",
+            "Open requests past their deadline",
+            ["channel", "urgency"],
+            registry=registry,
+        )
+        self.breaches = Counter(
+            "onestop_hub_deadline_breaches",
+            "Requests that went past their deadline",
+            ["channel", "urgency"],
+            registry=registry,
+        )
+        self.answer_time = Histogram(
+            "onestop_hub_answer_time_seconds",
+            "Exercise seconds from receipt of a request to its answer or refusal",
+            ["channel", "urgency"],
+            buckets=ANSWER_BUCKETS,
+            registry=registry,
+        )
+        self.transit = Histogram(
+            "onestop_hub_transit_seconds",
+            "Wall seconds from the sender's send time to delivery into the recipient's inbox",
+            ["channel", "urgency"],
+            buckets=TRANSIT_BUCKETS,
+            registry=registry,
+        )
+        self.processing = Histogram(
+            "onestop_hub_processing_seconds",
+            "Wall seconds the hub spends on one message",
+            buckets=PROCESSING_BUCKETS,
+            registry=registry,
+        )
+        self.consumer_lag = Gauge(
+            "onestop_hub_consumer_lag_messages",
+            "Records not yet consumed by the hub, per input topic",
+            ["topic"],
+            registry=registry,
+        )
+
+    def observe_audit(self, record: AuditRecord) -> None:
+        """Count what an audit record says happened (the audit trail is the one source)."""
+        channel = record.channel.value if record.channel else "none"
+        urgency = str(record.details.get("urgency") or "non_urgent")
+        kind = record.kind.value if record.kind else "unknown"
+        match record.event:
+            case AuditEvent.DELIVERED:
+                self.messages.labels(kind, "delivered").inc()
+            case AuditEvent.REJECTED:
+                self.messages.labels(kind, "rejected").inc()
+                self.deadletters.labels(str(record.details.get("reason", "invalid"))).inc()
+            case AuditEvent.OVERDUE:
+                self.breaches.labels(channel, urgency).inc()
+            case _:
+                pass
+        answer_seconds = record.details.get("answer_seconds")
+        if answer_seconds is not None:
+            self.answer_time.labels(channel, urgency).observe(float(answer_seconds))
+
+    def duplicate(self, kind: str) -> None:
+        """A redelivered input recognised and skipped."""
+        self.messages.labels(kind, "duplicate").inc()

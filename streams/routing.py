@@ -1,0 +1,139 @@
+"""Channel choice (Directive 2023/977 Art. 13) as a table of rules, read top to bottom.
+
+SIENA is the default. Interpol I-24/7 where a third country or Interpol is involved (13(a));
+SIRENE for SIS-hit follow-ups; Prüm for automated DNA, fingerprint and vehicle searches; a
+PCCC or a liaison officer where the scenario configures one for the pair. When the chosen
+channel is declared down, the fallback table gives the next one and the reason is recorded
+(13(c): a technical or operational incident).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Final
+
+from schemas.countries import is_third_party
+from schemas.enums import Channel, Country, MessageKind
+from schemas.messages import MessageBase, kind_of
+
+Pair = frozenset[Country]
+
+
+@dataclass(frozen=True)
+class RoutingConfig:
+    """What a scenario configures: PCCCs and liaison officers by pair of parties, and the
+    channels currently down."""
+
+    pcccs: frozenset[Pair] = frozenset()
+    liaison_officers: frozenset[Pair] = frozenset()
+    down: frozenset[Channel] = frozenset()
+
+
+@dataclass(frozen=True)
+class RouteDecision:
+    """Where a message goes and why."""
+
+    channel: Channel
+    recipient: Country
+    reason: str
+    fallback_from: Channel | None = None
+
+
+@dataclass(frozen=True)
+class RoutingRule:
+    """One row of the routing table."""
+
+    name: str
+    applies: Callable[[MessageBase, MessageKind, RoutingConfig], bool] = field(repr=False)
+    channel: Channel
+    reason: str
+
+
+def _pair(message: MessageBase) -> Pair:
+    return frozenset({message.sender, message.recipient})
+
+
+def _involves_third_party(message: MessageBase) -> bool:
+    return is_third_party(message.sender) or is_third_party(message.recipient)
+
+
+ROUTING_TABLE: Final[tuple[RoutingRule, ...]] = (
+    RoutingRule(
+        "sis-hit follow-up",
+        lambda m, k, c: k is MessageKind.SIRENE_FORM,
+        Channel.SIRENE,
+        "SIS hit follow-up through the SIRENE bureaux (Reg. 2018/1862)",
+    ),
+    RoutingRule(
+        "prum automated search",
+        lambda m, k, c: k in (MessageKind.PRUM_QUERY, MessageKind.PRUM_FOLLOWUP),
+        Channel.PRUM,
+        "automated DNA / fingerprint / vehicle search (Prüm)",
+    ),
+    RoutingRule(
+        "interpol notice or diffusion",
+        lambda m, k, c: k in (MessageKind.INTERPOL_NOTICE, MessageKind.INTERPOL_DIFFUSION),
+        Channel.INTERPOL_I247,
+        "Interpol notices and diffusions travel on I-24/7",
+    ),
+    RoutingRule(
+        "liaison officer posted",
+        lambda m, k, c: _pair(m) in c.liaison_officers,
+        Channel.LIAISON_OFFICER,
+        "a liaison officer is posted for this pair (scenario)",
+    ),
+    RoutingRule(
+        "third country or Interpol",
+        lambda m, k, c: _involves_third_party(m),
+        Channel.INTERPOL_I247,
+        "a third country or an international organisation is involved (Art. 13(a))",
+    ),
+    RoutingRule(
+        "neighbours with a PCCC",
+        lambda m, k, c: _pair(m) in c.pcccs,
+        Channel.PCCC,
+        "neighbouring countries with a Police and Customs Cooperation Centre (scenario)",
+    ),
+    RoutingRule(
+        "default",
+        lambda m, k, c: True,
+        Channel.SIENA,
+        "SIENA by default (Art. 13)",
+    ),
+)
+
+# When a channel is down, the next one that is up, in order.
+FALLBACKS: Final[dict[Channel, tuple[Channel, ...]]] = {
+    Channel.SIENA: (Channel.INTERPOL_I247, Channel.LIAISON_OFFICER),
+    Channel.INTERPOL_I247: (Channel.LIAISON_OFFICER, Channel.SIENA),
+    Channel.SIRENE: (Channel.SIENA, Channel.INTERPOL_I247),
+    Channel.PRUM: (Channel.SIENA, Channel.INTERPOL_I247),
+    Channel.PCCC: (Channel.SIENA, Channel.INTERPOL_I247),
+    Channel.LIAISON_OFFICER: (Channel.SIENA, Channel.INTERPOL_I247),
+}
+
+
+class NoChannelError(Exception):
+    """Every channel that could carry the message is down."""
+
+
+def route(message: MessageBase, config: RoutingConfig) -> RouteDecision:
+    """The channel and recipient of an opening or one-way message."""
+    kind = kind_of(message)
+    rule = next(r for r in ROUTING_TABLE if r.applies(message, kind, config))
+    if rule.channel not in config.down:
+        return RouteDecision(rule.channel, message.recipient, rule.reason)
+    for fallback in FALLBACKS[rule.channel]:
+        if fallback not in config.down:
+            return RouteDecision(
+                fallback,
+                message.recipient,
+                f"{rule.channel.value} is down: fallback under Art. 13(c) "
+                f"(technical or operational incident); {rule.reason}",
+                fallback_from=rule.channel,
+            )
+    raise NoChannelError(
+        f"{rule.channel.value} and its fallbacks "
+        f"({', '.join(c.value for c in FALLBACKS[rule.channel])}) are all down"
+    )

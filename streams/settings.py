@@ -1,0 +1,33 @@
+"""How a hub worker is set up: which broker, which parties, which rules."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from schemas.deadlines import DIRECTIVE_2023_977, RuleSet
+from schemas.enums import Country
+from schemas.topics import Topics
+from streams.routing import RoutingConfig
+
+
+@dataclass(frozen=True)
+class HubSettings:
+    """Everything a hub worker needs to start. Times in seconds."""
+
+    bootstrap: str
+    topics: Topics = field(default_factory=Topics)
+    parties: tuple[Country, ...] = tuple(Country)
+    rules: RuleSet = DIRECTIVE_2023_977
+    routing: RoutingConfig = field(default_factory=RoutingConfig)
+    web_host: str = "127.0.0.1"
+    web_port: int = 6066
+    data_dir: Path = Path(".onestop-hub")
+    batch_size: int = 500
+    batch_wait: float = 0.005  # seconds to wait for a batch to fill
+    tick: float = 0.2  # seconds between deadline checks
+
+    @property
+    def app_id(self) -> str:
+        """The Faust app id: consumer group and prefix of the hub's internal topics."""
+        return f"{self.topics.namespace}-hub"
