@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
+from aiokafka.partitioner import murmur2
+
 from schemas.enums import Country
 
 DEFAULT_NAMESPACE: Final = "onestop"
@@ -60,3 +62,10 @@ class Topics:
             *(self.inbox(p) for p in parties),
             self.audit,
         ]
+
+
+def partition_for(key: bytes, partitions: int) -> int:
+    """The partition Kafka's default partitioner (murmur2, as in the Java client and
+    aiokafka) gives `key`. Records of one request must all land there."""
+    hashed: int = murmur2(key)
+    return (hashed & 0x7FFFFFFF) % partitions

@@ -18,7 +18,6 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 import faust
-from aiokafka.partitioner import murmur2
 from faust.web import Request as WebRequest
 from faust.web import Response, View
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
@@ -26,6 +25,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from schemas.clock import ExerciseClock
 from schemas.clock_feed import ClockFeed
 from schemas.envelope import header_map
+from schemas.topics import partition_for
 from streams.auditor import Auditor
 from streams.deadline_index import DeadlineIndex, DueEntry
 from streams.exchange import Effects, Exchange, Inbound, Outbound
@@ -34,12 +34,6 @@ from streams.metrics import HubMetrics
 from streams.settings import HubSettings
 
 log = logging.getLogger(__name__)
-
-
-def partition_for(key: bytes, partitions: int) -> int:
-    """The partition the default Kafka partitioner (murmur2) gives `key`."""
-    hashed: int = murmur2(key)
-    return (hashed & 0x7FFFFFFF) % partitions
 
 
 class RequestTable(faust.Table[str, bytes]):

@@ -29,7 +29,13 @@ from schemas.messages import (
 from schemas.topics import Topics
 from streams.lifecycle import LifecycleError, OpenRequest, apply_answer, mark_overdue
 from streams.routing import NoChannelError, RoutingConfig, route
-from streams.validation import Rejection, check_answer, check_opening, check_sender
+from streams.validation import (
+    Rejection,
+    check_answer,
+    check_opening,
+    check_placement,
+    check_sender,
+)
 
 HUB_ACTOR = "hub"
 
@@ -103,7 +109,9 @@ class Exchange:
             source = header_map(inbound.headers)["ce_source"]
         except EnvelopeError as exc:
             return self._reject(inbound, Rejection(exc.reason, exc.detail), now, wall)
-        rejection = check_sender(message, party, source)
+        rejection = check_sender(message, party, source) or check_placement(
+            inbound.key, inbound.partition, message.request_id, self.topics.partitions
+        )
         if rejection:
             return self._reject(inbound, rejection, now, wall, message)
         kind = kind_of(message)
@@ -243,7 +251,8 @@ class Exchange:
             details["grounds"] = [g.value for g in grounds]
         if after.settled:
             details["answer_seconds"] = (now - request.received_at).total_seconds()
-            details["on_time"] = not after.overdue
+            deadline = request.deadline
+            details["on_time"] = not request.overdue and (deadline is None or now <= deadline)
         if after.deadline is not None:
             details["deadline"] = exercise_iso(after.deadline)
         if expected := getattr(message, "expected_delay_hours", None):
@@ -349,7 +358,12 @@ class Exchange:
                 channel=request.channel,
                 state_before=request.state,
                 state_after=flagged.state,
-                details={"deadline": exercise_iso(deadline), "delayed": request.delayed},
+                details={
+                    "request_kind": request.kind.value,
+                    "urgency": request.urgency.value if request.urgency else None,
+                    "deadline": exercise_iso(deadline),
+                    "delayed": request.delayed,
+                },
             )
         )
         return effects
@@ -419,7 +433,11 @@ class Exchange:
             channel=request.channel,
             state_before=before,
             state_after=after,
-            details={"request_kind": request.kind.value, **(details or {})},
+            details={
+                "request_kind": request.kind.value,
+                "urgency": request.urgency.value if request.urgency else None,
+                **(details or {}),
+            },
         )
 
     def _reject(

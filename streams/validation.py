@@ -17,6 +17,7 @@ from schemas.messages import (
     SpontaneousInformation,
     kind_of,
 )
+from schemas.topics import partition_for
 from streams.lifecycle import OpenRequest
 
 
@@ -44,6 +45,23 @@ def check_sender(message: MessageBase, outbox_party: Country, source: str) -> Re
         return Rejection("wrong_party", f"only the hub may send a {kind_of(message).value}")
     if message.recipient is message.sender:
         return Rejection("invalid", f"{message.sender.value} addressed a message to itself")
+    return None
+
+
+def check_placement(
+    key: bytes | None, partition: int, request_id: str, partitions: int
+) -> Rejection | None:
+    """A record is keyed by its request id and sits on that key's default partition, so
+    that a request and all its answers meet on one partition (co-partitioning)."""
+    if key != request_id.encode():
+        return Rejection("wrong_key", f"record key {key!r} is not the request id {request_id!r}")
+    expected = partition_for(key, partitions)
+    if partition != expected:
+        return Rejection(
+            "wrong_partition",
+            f"record is on partition {partition}, but key {request_id!r} belongs on "
+            f"partition {expected} (use the default murmur2 partitioner)",
+        )
     return None
 
 
