@@ -1,0 +1,5 @@
+"""`python -m onestop` runs the command line."""
+
+from onestop.cli import main
+
+main()

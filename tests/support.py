@@ -1,0 +1,174 @@
+"""Helpers for tests against a real broker: a hub worker in a subprocess, topic readers."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from types import TracebackType
+from typing import BinaryIO
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.structs import ConsumerRecord
+
+from onestop.broker import free_port
+from onestop.topic_admin import ensure_topics
+from schemas.enums import Country
+from schemas.topics import Topics
+
+Record = ConsumerRecord[bytes, bytes]
+
+
+class HubProcess:
+    """`onestop hub` in a subprocess, for one test namespace."""
+
+    def __init__(self, bootstrap: str, topics: Topics, workdir: Path, *extra: str) -> None:
+        self.bootstrap = bootstrap
+        self.topics = topics
+        self.workdir = workdir
+        self.extra = extra
+        self.web_port = free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+        self._log_file: BinaryIO | None = None
+        self.log_path = workdir / f"hub-{topics.namespace}.log"
+
+    def start(self) -> HubProcess:
+        """Start the worker; returns at once (it joins its group within seconds)."""
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self._log_file = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [
+                sys.executable, "-m", "onestop", "hub",
+                "--bootstrap", self.bootstrap,
+                "--namespace", self.topics.namespace,
+                "--partitions", str(self.topics.partitions),
+                "--web-port", str(self.web_port),
+                "--data-dir", str(self.workdir / "hub-data"),
+                *self.extra,
+            ],
+            stdout=self._log_file,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )  # fmt: skip
+        return self
+
+    def metrics(self, timeout: float = 30.0) -> str:
+        """The text of /metrics, waiting until the web port answers."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                with urllib.request.urlopen(
+                    f"http://127.0.0.1:{self.web_port}/metrics", timeout=2
+                ) as response:
+                    return str(response.read().decode())
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+
+    def kill(self) -> None:
+        """SIGKILL: a crash, nothing flushed."""
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(10)
+        self._close_log()
+
+    def _close_log(self) -> None:
+        if self._log_file is not None:
+            self._log_file.close()
+            self._log_file = None
+
+    def stop(self) -> None:
+        """SIGTERM, then SIGKILL if it does not stop in time."""
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        self._close_log()
+
+    def log(self) -> str:
+        """What the worker printed so far."""
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def __enter__(self) -> HubProcess:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+async def create_topics(bootstrap: str, topics: Topics, parties: list[Country]) -> None:
+    """The installation's topics for `parties` (the hub also creates them for everyone)."""
+    await ensure_topics(bootstrap, topics, parties)
+
+
+async def read_until(
+    bootstrap: str,
+    topic: str,
+    done: Callable[[list[Record]], bool],
+    wait_seconds: float = 60.0,
+) -> list[Record]:
+    """Every record of `topic` from the beginning, read until `done(records)` is true.
+    Raises TimeoutError with what was read when the condition is not met in time."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    records: list[Record] = []
+    try:
+        partitions = await _partitions(consumer, topic)
+        tps = [TopicPartition(topic, p) for p in partitions]
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        deadline = asyncio.get_running_loop().time() + wait_seconds
+        while not done(records):
+            if asyncio.get_running_loop().time() > deadline:
+                raise TimeoutError(f"{topic}: condition not met after {len(records)} records")
+            batch = await consumer.getmany(timeout_ms=200)
+            for tp_records in batch.values():
+                records.extend(tp_records)
+        return records
+    finally:
+        await consumer.stop()
+
+
+async def read_all(bootstrap: str, topic: str) -> list[Record]:
+    """Every record now in `topic`."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        tps = [TopicPartition(topic, p) for p in await _partitions(consumer, topic)]
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        ends = await consumer.end_offsets(tps)
+        records: list[Record] = []
+        while True:
+            positions = {tp: await consumer.position(tp) for tp in tps}
+            if all(positions[tp] >= ends[tp] for tp in tps):
+                return records
+            batch = await consumer.getmany(timeout_ms=500)
+            for tp_records in batch.values():
+                records.extend(tp_records)
+    finally:
+        await consumer.stop()
+
+
+async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> list[int]:
+    for _ in range(50):
+        partitions = consumer.partitions_for_topic(topic)
+        if partitions:
+            return sorted(partitions)
+        await consumer._client.force_metadata_update()  # metadata of a new topic
+        await asyncio.sleep(0.1)
+    raise LookupError(f"topic {topic} not found")
