@@ -6,6 +6,7 @@ import typer
 
 from onestop.cli_broker import broker_app
 from onestop.cli_hub import hub
+from onestop.cli_schema import schema_app
 
 app = typer.Typer(
     help="OneStop: a simulator of international police information exchange.",
@@ -14,6 +15,7 @@ app = typer.Typer(
 )
 app.add_typer(broker_app, name="broker")
 app.command()(hub)
+app.add_typer(schema_app, name="schema")
 
 
 def main() -> None:

@@ -17,6 +17,11 @@ schema_app = typer.Typer(
 )
 
 
+@schema_app.callback()
+def schema() -> None:
+    """The message contract as files: JSON Schema per message kind, and AsyncAPI 3.0."""
+
+
 @schema_app.command("export")
 def export(
     directory: Annotated[
@@ -28,8 +33,11 @@ def export(
         ),
     ],
 ) -> None:
-    """Write one JSON Schema per message kind (plus the clock command and the audit record)
-    under DIR/messages/, and the AsyncAPI document DIR/asyncapi.yaml; list the files."""
+    """Write the JSON Schemas and the AsyncAPI document under DIR; list the files.
+
+    DIR/messages/<name>.v1.json: one JSON Schema per message kind, clock command, audit record.
+
+    DIR/asyncapi.yaml: the AsyncAPI 3.0 document of the Kafka topics."""
     try:
         paths = write_all(directory)
     except OSError as exc:

@@ -24,6 +24,14 @@ REQUIRED_HEADERS: Final = ("ce_specversion", "ce_id", "ce_source", "ce_type", "c
 
 Headers = list[tuple[str, bytes]]
 
+# Headers the hub adds to a dead letter, after the record's own untouched headers.
+DLQ_REASON: Final = "onestop_error_reason"
+DLQ_DETAIL: Final = "onestop_error"
+DLQ_TOPIC: Final = "onestop_source_topic"
+DLQ_PARTITION: Final = "onestop_source_partition"
+DLQ_OFFSET: Final = "onestop_source_offset"
+DLQ_ID: Final = "onestop_deadletter_id"
+
 
 def ce_type(kind: MessageKind) -> str:
     """The CloudEvents type of a message kind, e.g. `eu.onestop.request.v1`."""

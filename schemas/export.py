@@ -24,6 +24,12 @@ from schemas.clock import ClockCommand
 from schemas.enums import Channel, Country, MessageKind
 from schemas.envelope import (
     CONTENT_TYPE,
+    DLQ_DETAIL,
+    DLQ_ID,
+    DLQ_OFFSET,
+    DLQ_PARTITION,
+    DLQ_REASON,
+    DLQ_TOPIC,
     HUB_SOURCE,
     REQUIRED_HEADERS,
     SPEC_VERSION,
@@ -49,12 +55,12 @@ KEEP_FOREVER: Final[Mapping[str, int]] = {"retention.ms": -1, "retention.bytes":
 
 #: Headers the hub adds to a dead letter after the original ones (see streams/exchange.py).
 DEAD_LETTER_HEADERS: Final[Mapping[str, str]] = {
-    "onestop_error_reason": "Short stable code of why the record was rejected",
-    "onestop_error": "What was wrong, for a person",
-    "onestop_source_topic": "The outbox topic the record was read from",
-    "onestop_source_partition": "Its partition (decimal)",
-    "onestop_source_offset": "Its offset (decimal)",
-    "onestop_deadletter_id": "`<topic>/<partition>/<offset>`, the id the audit record names",
+    DLQ_REASON: "Short stable code of why the record was rejected",
+    DLQ_DETAIL: "What was wrong, for a person",
+    DLQ_TOPIC: "The outbox topic the record was read from",
+    DLQ_PARTITION: "Its partition (decimal)",
+    DLQ_OFFSET: "Its offset (decimal)",
+    DLQ_ID: "`<topic>/<partition>/<offset>`, the id the audit record names",
 }
 
 _KIND_REQUIRED: Final = "kind"

@@ -17,7 +17,20 @@ from typing import Any
 from schemas.audit import AuditEvent, AuditRecord, Operation, audit_record_id, exercise_iso
 from schemas.deadlines import RuleSet, time_limit
 from schemas.enums import Accessibility, Channel, Country, MessageKind, RequestState, Urgency
-from schemas.envelope import HUB_SOURCE, EnvelopeError, KafkaRecord, decode, encode, header_map
+from schemas.envelope import (
+    DLQ_DETAIL,
+    DLQ_ID,
+    DLQ_OFFSET,
+    DLQ_PARTITION,
+    DLQ_REASON,
+    DLQ_TOPIC,
+    HUB_SOURCE,
+    EnvelopeError,
+    KafkaRecord,
+    decode,
+    encode,
+    header_map,
+)
 from schemas.messages import (
     ONE_WAY_KINDS,
     OPENING_KINDS,
@@ -38,14 +51,6 @@ from streams.validation import (
 )
 
 HUB_ACTOR = "hub"
-
-# Headers the hub adds to a dead letter; the original headers are kept before them.
-DLQ_REASON = "onestop_error_reason"
-DLQ_DETAIL = "onestop_error"
-DLQ_TOPIC = "onestop_source_topic"
-DLQ_PARTITION = "onestop_source_partition"
-DLQ_OFFSET = "onestop_source_offset"
-DLQ_ID = "onestop_deadletter_id"
 
 
 @dataclass(frozen=True)

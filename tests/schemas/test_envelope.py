@@ -135,7 +135,9 @@ class TestInvalidHeader:
     def test_content_type_with_charset_is_accepted(self) -> None:
         message = make_message(MessageKind.REQUEST)
         record = encode(message)
-        headers = _replace_header(record.headers, "content-type", b"application/json; charset=utf-8")
+        headers = _replace_header(
+            record.headers, "content-type", b"application/json; charset=utf-8"
+        )
 
         assert decode(record.value, headers) == message
 
