@@ -13,6 +13,9 @@ from typing import Protocol
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from schemas.deadlines import RuleSet
+from schemas.enums import Channel, Country
+
 
 class ClockAction(StrEnum):
     """What a clock command does."""
@@ -22,6 +25,32 @@ class ClockAction(StrEnum):
     RESUME = "resume"
     SPEED = "speed"
     JUMP = "jump"
+
+
+class ChannelOutage(BaseModel):
+    """A channel down between two instants of exercise time."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    channel: Channel
+    start: AwareDatetime
+    end: AwareDatetime
+
+
+class ExerciseSetup(BaseModel):
+    """What an exercise configures at the hub when it starts: the rule set, PCCCs and
+    liaison officers by pair of parties, and channel outages."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    rules: RuleSet | None = None
+    pcccs: list[tuple[Country, Country]] = Field(default_factory=list)
+    liaison_officers: list[tuple[Country, Country]] = Field(default_factory=list)
+    outages: list[ChannelOutage] = Field(default_factory=list)
+
+    def down_at(self, moment: datetime) -> frozenset[Channel]:
+        """Channels down at exercise time `moment`."""
+        return frozenset(o.channel for o in self.outages if o.start <= moment < o.end)
 
 
 class ClockCommand(BaseModel):
@@ -39,6 +68,7 @@ class ClockCommand(BaseModel):
     jump_seconds: float | None = Field(
         default=None, ge=0, description="For jump: exercise seconds to skip forward"
     )
+    setup: ExerciseSetup | None = Field(default=None, description="For start")
 
 
 class Clock(Protocol):
@@ -69,6 +99,7 @@ class ExerciseClock:
     def __init__(self, wall: Clock | None = None) -> None:
         self._wall = wall
         self.exercise_id: str | None = None
+        self.setup: ExerciseSetup | None = None
         self._segments: list[_Segment] = [_Segment(0.0, datetime.fromtimestamp(0, UTC), 1.0, False)]
 
     @property
@@ -110,6 +141,7 @@ class ExerciseClock:
         match command.action:
             case ClockAction.START:
                 self.exercise_id = command.exercise_id
+                self.setup = command.setup
                 current = command.exercise_start or current
                 speed = command.speed or 1.0
                 paused = False

@@ -31,6 +31,7 @@ from streams.deadline_index import DeadlineIndex, DueEntry
 from streams.exchange import Effects, Exchange, Inbound, Outbound
 from streams.lifecycle import OpenRequest
 from streams.metrics import HubMetrics
+from streams.routing import routing_for
 from streams.settings import HubSettings
 
 log = logging.getLogger(__name__)
@@ -247,14 +248,20 @@ class Hub:
                         headers=_header_pairs(message.headers),
                         timestamp=message.timestamp,
                     )
-                    results.append(
-                        self.exchange.receive(inbound, self.clock.at(inbound.timestamp), wall)
-                    )
+                    now = self.clock.at(inbound.timestamp)
+                    self._configure(now)
+                    results.append(self.exchange.receive(inbound, now, wall))
             finally:
                 self.exchange.store = self.store
             await self._write(results)
             written = overlay.flush()
             self._account(results, written, time.perf_counter() - started, len(events))
+
+    def _configure(self, now: datetime) -> None:
+        """Rules and routing of the running exercise, as of exercise time `now`."""
+        setup = self.clock.setup
+        self.exchange.routing = routing_for(setup, now, self.settings.routing)
+        self.exchange.rules = (setup.rules if setup else None) or self.settings.rules
 
     async def check_deadlines(self) -> None:
         """Flag the requests whose deadline has passed in exercise time."""

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Final
 
+from schemas.clock import ExerciseSetup
 from schemas.countries import is_third_party
 from schemas.enums import Channel, Country, MessageKind
 from schemas.messages import MessageBase, kind_of
@@ -136,4 +138,18 @@ def route(message: MessageBase, config: RoutingConfig) -> RouteDecision:
     raise NoChannelError(
         f"{rule.channel.value} and its fallbacks "
         f"({', '.join(c.value for c in FALLBACKS[rule.channel])}) are all down"
+    )
+
+
+def routing_for(
+    setup: ExerciseSetup | None, moment: datetime, base: RoutingConfig
+) -> RoutingConfig:
+    """The routing configuration in force at exercise time `moment`: the running
+    exercise's PCCCs, liaison officers and outages, added to the worker's own `base`."""
+    if setup is None:
+        return base
+    return RoutingConfig(
+        pcccs=base.pcccs | {frozenset(pair) for pair in setup.pcccs},
+        liaison_officers=base.liaison_officers | {frozenset(p) for p in setup.liaison_officers},
+        down=base.down | setup.down_at(moment),
     )
