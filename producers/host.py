@@ -129,7 +129,8 @@ class NodeHost:
     async def publish(self, message: MessageBase) -> None:
         """Write `message` to its sender's outbox and wait for the broker's acknowledgement."""
         assert self._producer is not None, "NodeHost.start() first"
-        record = encode(message)
+        # Tells the hub which clock commands this message was sent under.
+        record = encode(message, extensions={"clockoffset": str(self.clock_feed.position)})
         await self._producer.send_and_wait(
             self.topics.outbox(message.sender),
             value=record.value,

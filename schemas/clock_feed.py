@@ -31,7 +31,8 @@ class ClockFeed:
         self._consumer: AIOKafkaConsumer | None = None
         self._task: asyncio.Task[None] | None = None
         self.applied = 0
-        self.changed = asyncio.Event()
+        self.position = 0  # offset after the last command read (the topic has one partition)
+        self._changed = asyncio.Condition()
 
     async def start(self) -> None:
         """Connect, catch up with the topic, then follow it in the background."""
@@ -62,9 +63,12 @@ class ClockFeed:
             await self._apply_batch(await self._consumer.getmany(timeout_ms=1000))
 
     async def _apply_batch(self, batch: dict[TopicPartition, list[object]]) -> None:
+        if not batch:
+            return
         for records in batch.values():
             for record in records:
                 value = getattr(record, "value", None)
+                self.position = max(self.position, int(getattr(record, "offset", 0)) + 1)
                 try:
                     command = ClockCommand.model_validate_json(value or b"")
                 except ValidationError as exc:
@@ -72,7 +76,21 @@ class ClockFeed:
                     continue
                 self.clock.apply(command)
                 self.applied += 1
-                self.changed.set()
+        async with self._changed:
+            self._changed.notify_all()
+
+    async def wait_for(self, position: int, wait_seconds: float = 10.0) -> bool:
+        """Wait until the commands before offset `position` are applied (a sender said its
+        message was written after them); False if that takes longer than `wait_seconds`."""
+        if self.position >= position:
+            return True
+        try:
+            async with asyncio.timeout(wait_seconds), self._changed:
+                await self._changed.wait_for(lambda: self.position >= position)
+        except TimeoutError:
+            log.warning("clock topic did not reach offset %d in %.0f s", position, wait_seconds)
+            return False
+        return True
 
     async def stop(self) -> None:
         """Stop following and disconnect."""

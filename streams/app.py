@@ -152,6 +152,7 @@ class Hub:
         )
         self.app.tables.add(self.table)
         self._started = False
+        self._clock_unreachable = 2**62
         self.store = TableStore(self.table)
         self.exchange = Exchange(self.topics, settings.rules, settings.routing, self.store)
         self.auditor = Auditor(settings.bootstrap, self.topics.audit)
@@ -234,6 +235,7 @@ class Hub:
             started = time.perf_counter()
             overlay = Overlay(self.store)
             self.exchange.store = overlay
+            await self._catch_up_clock(events)
             wall = datetime.now(UTC)
             results: list[Effects] = []
             try:
@@ -256,6 +258,18 @@ class Hub:
             await self._write(results)
             written = overlay.flush()
             self._account(results, written, time.perf_counter() - started, len(events))
+
+    async def _catch_up_clock(self, events: Sequence[faust.EventT[bytes]]) -> None:
+        """Apply every clock command the senders had seen before timing their messages."""
+        needed = 0
+        for event in events:
+            for name, value in _header_pairs(event.message.headers):
+                if name == "ce_clockoffset" and value.isdigit():
+                    needed = max(needed, int(value))
+        # A sender may claim an offset that never comes: wait for it once, not every batch.
+        waiting = self.clock_feed.position < needed < self._clock_unreachable
+        if waiting and not await self.clock_feed.wait_for(needed, wait_seconds=2.0):
+            self._clock_unreachable = needed
 
     def _configure(self, now: datetime) -> None:
         """Rules and routing of the running exercise, as of exercise time `now`."""
