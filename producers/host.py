@@ -69,7 +69,10 @@ class NodeHost:
         seed: int = 0,
         registry: CollectorRegistry | None = None,
         clock: ExerciseClock | None = None,
+        answering: set[Country] | None = None,
     ) -> None:
+        """`answering`: the nodes that read and answer their inbox here (default: all);
+        the others only send (their answers come from another process)."""
         self.bootstrap = bootstrap
         self.topics = topics
         self.clock = clock or ExerciseClock()
@@ -83,6 +86,7 @@ class NodeHost:
             )
             for country, profile in profiles.items()
         }
+        self.answering = set(profiles) if answering is None else answering
         self._producer: AIOKafkaProducer | None = None
         self._consumers: dict[Country, AIOKafkaConsumer] = {}
         self._tasks: list[asyncio.Task[None]] = []
@@ -96,6 +100,8 @@ class NodeHost:
         )
         await self._producer.start()
         for country, node in self.nodes.items():
+            if country not in self.answering:
+                continue
             consumer = AIOKafkaConsumer(
                 self.topics.inbox(country),
                 bootstrap_servers=self.bootstrap,

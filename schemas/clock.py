@@ -136,6 +136,9 @@ class ExerciseClock:
     def apply(self, command: ClockCommand) -> None:
         """Fold one command into the clock, as of its `issued_at` wall time."""
         wall = command.issued_at.timestamp()
+        # A command older than the newest segment (out of order) replaces what followed it.
+        while len(self._segments) > 1 and self._segments[-1].wall > wall:
+            self._segments.pop()
         current = self.at(wall)
         speed, paused = self.speed, self.paused
         match command.action:
@@ -153,9 +156,6 @@ class ExerciseClock:
                 speed = command.speed or speed
             case ClockAction.JUMP:
                 current = current + timedelta(seconds=command.jump_seconds or 0.0)
-        # A command older than the newest segment (out of order) replaces what followed it.
-        while len(self._segments) > 1 and self._segments[-1].wall > wall:
-            self._segments.pop()
         self._segments.append(_Segment(wall, current, speed, paused))
 
 

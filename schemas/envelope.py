@@ -50,10 +50,10 @@ def node_source(party: Country) -> str:
 
 @dataclass(frozen=True)
 class KafkaRecord:
-    """What goes to Kafka: key, value and headers."""
+    """What goes to Kafka: key, value and headers (None key or value kept as None)."""
 
-    key: bytes
-    value: bytes
+    key: bytes | None
+    value: bytes | None
     headers: Headers
 
     def header(self, name: str) -> bytes | None:

@@ -9,6 +9,7 @@ very same ids and is recognised downstream.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -107,7 +108,7 @@ class Exchange:
     def receive(self, inbound: Inbound, now: datetime, wall: datetime) -> Effects:
         """Process one outbox record received at exercise time `now`, wall time `wall`."""
         party = self.topics.party_of(inbound.topic)
-        if party is None:
+        if party is None or inbound.topic != self.topics.outbox(party):
             return self._reject(inbound, Rejection("invalid", "not an outbox topic"), now, wall)
         try:
             message = decode(inbound.value, inbound.headers)
@@ -152,7 +153,7 @@ class Exchange:
         if kind in OPENING_KINDS:
             limit = time_limit(
                 kind,
-                decision.channel,
+                decision.fallback_from or decision.channel,
                 urgency or Urgency.NON_URGENT,
                 accessibility or Accessibility.DIRECT,
                 self.rules,
@@ -229,7 +230,7 @@ class Exchange:
     ) -> Effects:
         kind = kind_of(message)
         request = self.store.get(message.request_id)
-        if request is None:
+        if request is None or request.one_way:
             return self._reject(
                 inbound,
                 Rejection("unknown_request", f"no request {message.request_id} to answer"),
@@ -319,7 +320,7 @@ class Exchange:
             (request.requested, request.requester),
         ):
             notice = OverdueNotice(
-                message_id=f"{event_id}.{party.value}",
+                message_id=notice_id(request_id, party),
                 case_id=request.case_id,
                 request_id=request_id,
                 sender=other,
@@ -378,26 +379,16 @@ class Exchange:
     def _deliver(
         self, message: MessageBase, channel: Channel, inbound: Inbound, request: OpenRequest
     ) -> Outbound:
-        extensions = {"channel": channel.value}
+        """The inbox copy: the very record the sender wrote (value and CloudEvents headers
+        untouched), plus the channel and deadline the hub decided."""
+        added = [("ce_channel", channel.value.encode())]
         if request.deadline is not None:
-            extensions["deadline"] = exercise_iso(request.deadline)
-        original = header_map(inbound.headers)
-        if "ce_intendedtime" in original:
-            extensions["intendedtime"] = original["ce_intendedtime"]
-        record = encode(
-            message,
-            source=original["ce_source"],
-            wall_time=None,
-            extensions=extensions,
-        )
-        # Keep the sender's own event time: the inbox copy is the same event, forwarded.
-        headers = [
-            (k, inbound_header(inbound, k) or v) if k == "ce_time" else (k, v)
-            for k, v in record.headers
-        ]
+            added.append(("ce_deadline", exercise_iso(request.deadline).encode()))
+        hub_names = {name for name, _ in added} | {"ce_clockoffset"}
+        headers = [(k, v) for k, v in inbound.headers if k not in hub_names]
         return Outbound(
             self.topics.inbox(message.recipient),
-            KafkaRecord(record.key, record.value, headers),
+            KafkaRecord(inbound.key, inbound.value or b"", [*headers, *added]),
             partition=inbound.partition,
         )
 
@@ -468,7 +459,7 @@ class Exchange:
         effects.outputs.append(
             Outbound(
                 self.topics.deadletter,
-                KafkaRecord(inbound.key or b"", inbound.value or b"", headers),
+                KafkaRecord(inbound.key, inbound.value, headers),
             )
         )
         effects.audit.append(
@@ -496,6 +487,8 @@ class Exchange:
         return effects
 
 
-def inbound_header(inbound: Inbound, name: str) -> bytes | None:
-    """The first header `name` of an inbound record."""
-    return next((v for k, v in inbound.headers if k == name), None)
+def notice_id(request_id: str, party: Country) -> str:
+    """The deterministic id of the overdue notice for `party`, short whatever the request
+    id's length."""
+    digest = hashlib.sha256(request_id.encode()).hexdigest()[:40]
+    return f"OVD-{party.value}-{digest}"

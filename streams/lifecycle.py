@@ -139,7 +139,7 @@ def apply_answer(
             event = AuditEvent.CLARIFIED
             resumed = not request.delayed
             update |= {
-                "state": RequestState.DELIVERED,
+                "state": RequestState.DELIVERED if resumed else RequestState.AWAITING_JUDICIAL_AUTH,
                 "running_since": now if resumed else None,
             }
         case MessageKind.DELAY_NOTICE:

@@ -127,7 +127,10 @@ def route(message: MessageBase, config: RoutingConfig) -> RouteDecision:
     if rule.channel not in config.down:
         return RouteDecision(rule.channel, message.recipient, rule.reason)
     for fallback in FALLBACKS[rule.channel]:
-        if fallback not in config.down:
+        unposted = (
+            fallback is Channel.LIAISON_OFFICER and _pair(message) not in config.liaison_officers
+        )
+        if fallback not in config.down and not unposted:
             return RouteDecision(
                 fallback,
                 message.recipient,

@@ -172,11 +172,6 @@ class TestPastInstants:
     def test_before_the_start_are_wall_time(self, clock: ExerciseClock) -> None:
         assert clock.at(wall_epoch(-60)) == WALL_START - 60 * SECOND
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="BUG: apply() takes speed/paused from the newest segment even when the command "
-        "is older and replaces it, so an out-of-order speed command inherits a later pause",
-    )
     def test_out_of_order_command_replaces_what_followed(self, clock: ExerciseClock) -> None:
         clock.apply(command(ClockAction.PAUSE, 20))
         clock.apply(command(ClockAction.SPEED, 10, speed=2))

@@ -181,11 +181,6 @@ class TestClarification:
         with pytest.raises(LifecycleError, match="awaits no clarification \\(state delivered\\)"):
             apply_answer(open_request(), MessageKind.CLARIFICATION_REPLY, "PL-MSG-2", RECEIVED)
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="BUG: a clarification reply on a request awaiting judicial authorisation sets "
-        "state DELIVERED although the clock stays suspended (delayed)",
-    )
     def test_reply_on_a_delayed_request_returns_to_awaiting_judicial_auth(self) -> None:
         request = answer(open_request(), MessageKind.DELAY_NOTICE, RECEIVED + HOUR, n=1)
         request = answer(request, MessageKind.CLARIFICATION_REQUEST, RECEIVED + 2 * HOUR, n=2)

@@ -3,12 +3,14 @@ table says so, and a recorded fallback when a channel is down."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
+from schemas.clock import ChannelOutage, ExerciseSetup
 from schemas.enums import Channel, Country, MessageKind
-from streams.routing import NoChannelError, RoutingConfig, route
+from streams.routing import NoChannelError, RoutingConfig, route, routing_for
 from tests.factories import make_message
 
 C = Country
@@ -100,13 +102,23 @@ class TestFallback:
         assert "Art. 13(c)" in decision.reason
         assert decision.reason.startswith("siena is down")
 
-    def test_siena_and_interpol_down_falls_back_to_liaison_officer(self) -> None:
+    def test_no_fallback_to_a_liaison_officer_who_is_not_posted(self) -> None:
         config = RoutingConfig(down=frozenset({Channel.SIENA, Channel.INTERPOL_I247}))
 
-        decision = route(make_message(MessageKind.REQUEST), config)
+        with pytest.raises(NoChannelError):
+            route(make_message(MessageKind.REQUEST), config)
+
+    def test_interpol_down_falls_back_to_posted_liaison_officer(self) -> None:
+        config = RoutingConfig(
+            down=frozenset({Channel.INTERPOL_I247}),
+            liaison_officers=frozenset({frozenset({Country.PL, Country.US})}),
+        )
+        message = make_message(MessageKind.INTERPOL_DIFFUSION, recipient=Country.US)
+
+        decision = route(message, config)
 
         assert decision.channel is Channel.LIAISON_OFFICER
-        assert decision.fallback_from is Channel.SIENA
+        assert decision.fallback_from is Channel.INTERPOL_I247
 
     def test_sirene_down_falls_back_to_siena(self) -> None:
         config = RoutingConfig(down=frozenset({Channel.SIRENE}))
@@ -129,3 +141,40 @@ class TestFallback:
 
         with pytest.raises(NoChannelError, match="siena and its fallbacks"):
             route(make_message(MessageKind.REQUEST), config)
+
+
+class TestRoutingForAnExercise:
+    OUTAGE_START = datetime(2030, 6, 15, 10, 0, tzinfo=UTC)
+    OUTAGE_END = OUTAGE_START + timedelta(hours=2)
+    SETUP = ExerciseSetup(
+        pcccs=[(C.PL, C.DE)],
+        liaison_officers=[(C.PL, C.US)],
+        outages=[ChannelOutage(channel=SIENA, start=OUTAGE_START, end=OUTAGE_END)],
+    )
+
+    def test_without_an_exercise_the_base_applies(self) -> None:
+        assert routing_for(None, self.OUTAGE_START, PL_DE_LIAISON) is PL_DE_LIAISON
+
+    def test_exercise_pairs_are_added_to_the_base(self) -> None:
+        base = RoutingConfig(pcccs=frozenset({frozenset({C.FR, C.DE})}))
+
+        config = routing_for(self.SETUP, self.OUTAGE_END, base)
+
+        assert config.pcccs == {frozenset({C.FR, C.DE}), frozenset({C.PL, C.DE})}
+        assert config.liaison_officers == {frozenset({C.PL, C.US})}
+
+    @pytest.mark.parametrize(
+        ("offset", "down"),
+        [
+            pytest.param(-timedelta(seconds=1), frozenset(), id="a-second-before"),
+            pytest.param(timedelta(0), frozenset({SIENA}), id="at-the-start"),
+            pytest.param(timedelta(seconds=7199), frozenset({SIENA}), id="last-second"),
+            pytest.param(timedelta(hours=2), frozenset(), id="at-the-end"),
+        ],
+    )  # fmt: skip
+    def test_outage_is_down_from_its_start_until_its_end(
+        self, offset: timedelta, down: frozenset[Channel]
+    ) -> None:
+        config = routing_for(self.SETUP, self.OUTAGE_START + offset, NO_CONFIG)
+
+        assert config.down == down
