@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+
 import typer
 
 from onestop.cli_broker import broker_app
+from onestop.cli_clock import clock_app
+from onestop.cli_exercise import exercise_app
 from onestop.cli_hub import hub
+from onestop.cli_nodes import nodes
 from onestop.cli_schema import schema_app
 
 app = typer.Typer(
@@ -15,9 +20,15 @@ app = typer.Typer(
 )
 app.add_typer(broker_app, name="broker")
 app.command()(hub)
+app.command()(nodes)
+app.add_typer(exercise_app, name="exercise")
+app.add_typer(clock_app, name="clock")
 app.add_typer(schema_app, name="schema")
 
 
 def main() -> None:
     """Entry point of the `onestop` console script."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    # The Kafka client logs every retry it makes on its own; only its failures matter here.
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
     app()

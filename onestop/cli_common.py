@@ -21,7 +21,7 @@ PartitionsOption = Annotated[
     int, typer.Option(min=1, max=256, help="Partitions of outbox, inbox and audit topics")
 ]
 
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 
 def fail(message: str, code: int = 2) -> NoReturn:

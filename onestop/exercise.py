@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import random
 import subprocess
 import sys
@@ -24,10 +25,10 @@ from onestop.progress import ExerciseProgress
 from onestop.scenario import Inject, Scenario
 from onestop.topic_admin import ensure_topics
 from producers.host import NodeHost
-from producers.traffic import background_traffic, build_message
+from producers.traffic import PlannedMessage, background_traffic, build_message
 from schemas.audit import AuditRecord
 from schemas.clock import ChannelOutage, ClockAction, ClockCommand, ExerciseSetup
-from schemas.enums import Country, MessageKind, Urgency
+from schemas.enums import Country, MessageKind
 from schemas.messages import ONE_WAY_KINDS, MessageBase
 from schemas.topics import Topics
 
@@ -272,35 +273,12 @@ class ExerciseRunner:
                 self.run_id,
             )
             for item in planned:
+                self.host.scheduler.at(item.at, functools.partial(self._send_planned, item))
 
-                async def send(item: object = item) -> None:
-                    assert self.host is not None
-                    from producers.traffic import PlannedMessage
-
-                    assert isinstance(item, PlannedMessage)
-                    urgent = item.urgent and item.kind is MessageKind.REQUEST
-                    fields: dict[str, object] = {}
-                    if item.kind is MessageKind.REQUEST:
-                        fields = {
-                            "urgency": Urgency.URGENT if urgent else Urgency.NON_URGENT,
-                            "accessibility": item.accessibility,
-                        }
-                        if urgent:
-                            fields["urgency_reason"] = "imminent loss of relevance"
-                    message = build_message(
-                        item.kind,
-                        request_id=item.request_id,
-                        case_id=item.request_id,
-                        sender=item.sender,
-                        recipient=item.recipient,
-                        sent_at=self.host.clock.now(),
-                        subject=item.subject,
-                        fields=fields,
-                    )
-                    await self.host.nodes[item.sender].send(message)
-                    self.background_sent += 1
-
-                self.host.scheduler.at(item.at, send, "background")
+    async def _send_planned(self, item: PlannedMessage) -> None:
+        assert self.host is not None
+        await self.host.nodes[item.sender].send(item.message(self.host.clock.now()))
+        self.background_sent += 1
 
     def _schedule_inject(self, inject: Inject, moment: datetime) -> None:
         assert self.host is not None

@@ -3,6 +3,7 @@ auto-creates them: co-partitioned topics must share one count."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import Iterable
 
@@ -55,6 +56,26 @@ async def ensure_topics(bootstrap: str, topics: Topics, parties: Iterable[Countr
                         f"{topics.partitions} (co-partitioned with the outboxes); delete it "
                         f"or use another --namespace"
                     )
+        if missing:
+            await _wait_for_leaders(admin, [t.name for t in missing])
         return [t.name for t in missing]
     finally:
         await admin.close()
+
+
+async def _wait_for_leaders(
+    admin: AIOKafkaAdminClient, names: list[str], wait_seconds: float = 30.0
+) -> None:
+    """Return once every partition of `names` has a leader (new topics take a moment)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + wait_seconds
+    pending = list(names)
+    while pending and loop.time() < deadline:
+        described = await admin.describe_topics(pending)
+        pending = [
+            meta["topic"]
+            for meta in described
+            if meta.get("error_code") or any(p["leader"] < 0 for p in meta["partitions"])
+        ]
+        if pending:
+            await asyncio.sleep(0.1)

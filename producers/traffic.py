@@ -100,6 +100,25 @@ class PlannedMessage:
     accessibility: Accessibility
     subject: str
 
+    def message(self, sent_at: datetime) -> MessageBase:
+        """The message to send, stamped `sent_at` (exercise time)."""
+        fields: dict[str, Any] = {}
+        if self.kind is MessageKind.REQUEST:
+            fields["accessibility"] = self.accessibility
+            if self.urgent:
+                fields["urgency"] = Urgency.URGENT
+                fields["urgency_reason"] = "imminent loss of relevance (Art. 4)"
+        return build_message(
+            self.kind,
+            request_id=self.request_id,
+            case_id=self.request_id,
+            sender=self.sender,
+            recipient=self.recipient,
+            sent_at=sent_at,
+            subject=self.subject,
+            fields=fields,
+        )
+
 
 def background_traffic(
     rng: random.Random,
