@@ -10,14 +10,16 @@ from schemas.clock import ClockAction, ClockCommand
 from schemas.topics import Topics
 
 
-async def publish_clock(bootstrap: str, topics: Topics, command: ClockCommand) -> None:
-    """Write one clock command and wait for the broker's acknowledgement."""
+async def publish_clock(bootstrap: str, topics: Topics, command: ClockCommand) -> int:
+    """Write one clock command, wait for the broker's acknowledgement, return its offset."""
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
     await producer.start()
     try:
-        await producer.send_and_wait(
+        metadata = await producer.send_and_wait(
             topics.clock, value=command.model_dump_json().encode(), key=command.exercise_id.encode()
         )
+        offset: int = metadata.offset
+        return offset
     finally:
         await producer.stop()
 

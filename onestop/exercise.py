@@ -20,7 +20,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from onestop.broker import free_port
 from onestop.clock_control import publish_clock
-from onestop.kafka_groups import active_groups
+from onestop.kafka_groups import active_groups, wait_until_stable
 from onestop.progress import ExerciseProgress
 from onestop.scenario import Inject, Scenario
 from onestop.topic_admin import ensure_topics
@@ -33,6 +33,10 @@ from schemas.messages import ONE_WAY_KINDS, MessageBase
 from schemas.topics import Topics
 
 TICK_SECONDS = 0.25
+
+
+class ExerciseError(RuntimeError):
+    """The exercise could not run; the message says why."""
 
 
 @dataclass
@@ -138,8 +142,23 @@ class ExerciseRunner:
         await ensure_topics(opts.bootstrap, self.topics, list(Country))
         started_hub = await self._ensure_hub()
         try:
+            if started_hub and not await wait_until_stable(
+                opts.bootstrap, f"{self.topics.namespace}-hub"
+            ):
+                raise ExerciseError("the hub did not join its consumer group within 90 s")
             audit_from = await self._audit_ends()
-            await publish_clock(
+            running_nodes = await self._running_nodes()
+            profiles = {c: s.profile for c, s in self.scenario.nodes.items()}
+            self.host = NodeHost(
+                opts.bootstrap,
+                self.topics,
+                profiles,
+                seed=self.seed,
+                answering=set(profiles) - running_nodes,
+            )
+            await self.host.start()
+            # Exercise time starts once hub and nodes are ready, so no inject waits for them.
+            offset = await publish_clock(
                 opts.bootstrap,
                 self.topics,
                 ClockCommand(
@@ -151,16 +170,7 @@ class ExerciseRunner:
                     setup=exercise_setup(self.scenario),
                 ),
             )
-            running_nodes = await self._running_nodes()
-            profiles = {c: s.profile for c, s in self.scenario.nodes.items()}
-            self.host = NodeHost(
-                opts.bootstrap,
-                self.topics,
-                profiles,
-                seed=self.seed,
-                answering=set(profiles) - running_nodes,
-            )
-            await self.host.start()
+            await self.host.clock_feed.wait_for(offset + 1)
             follower = asyncio.create_task(self._follow_audit(audit_from))
             try:
                 self._schedule()
@@ -170,8 +180,9 @@ class ExerciseRunner:
                 follower.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await follower
-                await self.host.stop()
         finally:
+            if self.host is not None:
+                await self.host.stop()
             if started_hub:
                 self._stop_hub()
         return ExerciseResult(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.protocol import admin as protocol
 
@@ -16,19 +18,37 @@ class _DescribeGroupsV2(protocol.DescribeGroupsRequest):  # type: ignore[misc]
         return protocol.DescribeGroupsRequest_v2(self._groups)
 
 
-async def active_groups(bootstrap: str, groups: list[str]) -> set[str]:
-    """The groups among `groups` that have at least one member now."""
+async def group_states(bootstrap: str, groups: list[str]) -> dict[str, tuple[str, int]]:
+    """State (`Stable`, `PreparingRebalance`, `Empty`, ...) and member count of each known
+    group among `groups`."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
         known = {g[0] for g in await admin.list_consumer_groups()}
-        active = set()
+        states: dict[str, tuple[str, int]] = {}
         for group in (g for g in groups if g in known):
             coordinator = await admin.find_coordinator(group)
             response = await admin._client.send(coordinator, _DescribeGroupsV2([group]))
             for described in response.groups:
-                if described[5]:  # members
-                    active.add(described[1])
-        return active
+                states[described[1]] = (described[2], len(described[5]))
+        return states
     finally:
         await admin.close()
+
+
+async def wait_until_stable(bootstrap: str, group: str, wait_seconds: float = 90.0) -> bool:
+    """Wait until `group` has members and no rebalance is under way; False on time-out."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + wait_seconds
+    while loop.time() < deadline:
+        state, members = (await group_states(bootstrap, [group])).get(group, ("", 0))
+        if state == "Stable" and members:
+            return True
+        await asyncio.sleep(0.25)
+    return False
+
+
+async def active_groups(bootstrap: str, groups: list[str]) -> set[str]:
+    """The groups among `groups` that have at least one member now."""
+    states = await group_states(bootstrap, groups)
+    return {group for group, (_, members) in states.items() if members}

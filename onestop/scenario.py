@@ -33,9 +33,7 @@ from schemas.enums import (
 )
 from schemas.messages import ONE_WAY_KINDS, OPENING_KINDS
 
-_OFFSET = re.compile(
-    r"^(?:(?P<d>\d+)d)?\s*(?:(?P<h>\d+):(?P<m>[0-5]\d)(?::(?P<s>[0-5]\d))?)?$"
-)
+_OFFSET = re.compile(r"^(?:(?P<d>\d+)d)?\s*(?:(?P<h>\d+):(?P<m>[0-5]\d)(?::(?P<s>[0-5]\d))?)?$")
 
 
 def parse_offset(value: Any) -> timedelta:

@@ -114,7 +114,19 @@ class NodeHost:
             self._tasks.append(
                 asyncio.create_task(self._consume(node, consumer), name=f"inbox-{country}")
             )
+        await self._wait_for_assignments()
         self.scheduler.start()
+
+    async def _wait_for_assignments(self, wait_seconds: float = 60.0) -> None:
+        """Return once every inbox consumer has its partitions: from then on nothing
+        addressed to these nodes waits for a group rebalance."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait_seconds
+        while any(not c.assignment() for c in self._consumers.values()):
+            if loop.time() > deadline:
+                log.warning("inbox consumers still without partitions after %.0f s", wait_seconds)
+                return
+            await asyncio.sleep(0.05)
 
     async def stop(self) -> None:
         """Stop answering, commit what is finished, disconnect."""
