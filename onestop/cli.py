@@ -6,6 +6,7 @@ import logging
 
 import typer
 
+from onestop.cli_audit import audit_app, report, stats
 from onestop.cli_broker import broker_app
 from onestop.cli_clock import clock_app
 from onestop.cli_exercise import exercise_app
@@ -24,6 +25,9 @@ app.command()(nodes)
 app.add_typer(exercise_app, name="exercise")
 app.add_typer(clock_app, name="clock")
 app.add_typer(schema_app, name="schema")
+app.add_typer(audit_app, name="audit")
+app.command()(stats)
+app.command()(report)
 
 
 def main() -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from collections.abc import Iterator, MutableMapping, Sequence
 from datetime import UTC, datetime
@@ -35,6 +36,8 @@ from streams.routing import routing_for
 from streams.settings import HubSettings
 
 log = logging.getLogger(__name__)
+BATCH_ATTEMPTS = 3
+EXIT_BATCH_FAILED = 70  # EX_SOFTWARE
 
 
 class RequestTable(faust.Table[str, bytes]):
@@ -182,11 +185,17 @@ class Hub:
             async for events in cast(faust.Stream[bytes], stream).take_events(
                 self.settings.batch_size, within=self.settings.batch_wait
             ):
-                await hub.process_batch(events)
+                await hub.process_batch_or_die(events)
 
         @self.app.timer(interval=self.settings.tick, name="deadlines")  # type: ignore[untyped-decorator]
         async def deadlines() -> None:
-            await hub.check_deadlines()
+            try:
+                await hub.check_deadlines()
+            except Exception:
+                # Entries taken from the heap were not flagged: rebuild it from the table.
+                log.exception("deadline check failed; the index is rebuilt")
+                hub.auditor.forget(set(range(hub.topics.partitions)))
+                hub.mark_index_stale()
 
         @self.app.timer(interval=5.0, name="consumer-lag")  # type: ignore[untyped-decorator]
         async def consumer_lag() -> None:
@@ -203,6 +212,10 @@ class Hub:
 
         self.app.on_partitions_revoked.connect(self._on_revoked)
         self.app.on_partitions_assigned.connect(self._on_assigned)
+
+    def mark_index_stale(self) -> None:
+        """Rebuild the deadline heap from the table before the next check."""
+        self._index_stale = True
 
     def _on_revoked(self, sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
         revoked: set[Any] = kwargs.get("revoked") or (args[0] if args else set())
@@ -227,6 +240,22 @@ class Hub:
             await self.clock_feed.start()
             await self.auditor.start()
             self._started = True
+
+    async def process_batch_or_die(self, events: Sequence[faust.EventT[bytes]]) -> None:
+        """Process a batch, retrying a failure (a broker hiccup) a few times. If it still
+        fails, end the process at once: Faust acknowledges a taken batch even when its
+        processing raised, so only dying before that keeps the batch for redelivery."""
+        for attempt in range(1, BATCH_ATTEMPTS + 1):
+            try:
+                await self.process_batch(events)
+                return
+            except Exception:
+                log.exception("batch of %d failed (attempt %d)", len(events), attempt)
+                self.auditor.forget(set(range(self.topics.partitions)))
+                await asyncio.sleep(0.5 * attempt)
+        log.critical("giving up on a batch; exiting so that it is redelivered after restart")
+        logging.shutdown()
+        os._exit(EXIT_BATCH_FAILED)
 
     async def process_batch(self, events: Sequence[faust.EventT[bytes]]) -> None:
         """Decide, write and acknowledge one batch of outbox records."""

@@ -11,6 +11,12 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from schemas.audit import AuditRecord, ChainHead
 
+READ_ATTEMPTS = 15  # of 2 s each
+
+
+class AuditTailError(RuntimeError):
+    """The chain head of a partition could not be read back from the audit topic."""
+
 
 class Auditor:
     """Chain heads for the audit partitions this worker writes."""
@@ -54,9 +60,12 @@ class Auditor:
         if end == 0:
             return ChainHead()
         self._consumer.seek(tp, end - 1)
-        while True:
+        for _ in range(READ_ATTEMPTS):
             batch = await self._consumer.getmany(tp, timeout_ms=2000)
             records = batch.get(tp, [])
             if records:
                 last = AuditRecord.model_validate_json(records[-1].value)
                 return ChainHead(seq=last.seq + 1, last_hash=last.hash)
+        raise AuditTailError(
+            f"could not read the last record of {self.topic}[{partition}] (offset {end - 1})"
+        )

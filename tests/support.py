@@ -10,16 +10,23 @@ import sys
 import time
 import urllib.request
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.structs import ConsumerRecord
 
 from onestop.broker import free_port
+from onestop.clock_control import publish_clock
+from onestop.kafka_groups import wait_until_stable
 from onestop.topic_admin import ensure_topics
+from schemas.audit import AuditRecord
+from schemas.clock import ClockAction, ClockCommand, ExerciseSetup
 from schemas.enums import Country
+from schemas.envelope import encode
+from schemas.messages import MessageBase
 from schemas.topics import Topics
 
 Record = ConsumerRecord[bytes, bytes]
@@ -172,3 +179,62 @@ async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> list[int]:
         await consumer._client.force_metadata_update()  # metadata of a new topic
         await asyncio.sleep(0.1)
     raise LookupError(f"topic {topic} not found")
+
+
+async def send_messages(
+    bootstrap: str, topics: Topics, messages: list[MessageBase], clock_offset: int | None = None
+) -> list[tuple[int, int]]:
+    """Write `messages` to their senders' outboxes as a node would (key = request id,
+    default partitioner); return (partition, offset) of each. `clock_offset` tells the hub
+    which clock commands they were sent under."""
+    extensions = {"clockoffset": str(clock_offset)} if clock_offset is not None else None
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    await producer.start()
+    try:
+        placed = []
+        for message in messages:
+            record = encode(message, extensions=extensions)
+            meta = await producer.send_and_wait(
+                topics.outbox(message.sender),
+                value=record.value,
+                key=record.key,
+                headers=record.headers,
+            )
+            placed.append((meta.partition, meta.offset))
+        return placed
+    finally:
+        await producer.stop()
+
+
+async def start_clock(
+    bootstrap: str,
+    topics: Topics,
+    start: datetime,
+    speed: float,
+    setup: ExerciseSetup | None = None,
+) -> int:
+    """Publish a clock START; return the offset to pass as `clock_offset`."""
+    offset = await publish_clock(
+        bootstrap,
+        topics,
+        ClockCommand(
+            exercise_id=topics.namespace,
+            action=ClockAction.START,
+            issued_at=datetime.now(UTC),
+            exercise_start=start,
+            speed=speed,
+            setup=setup,
+        ),
+    )
+    return offset + 1
+
+
+def audit_records(records: list[Record]) -> list[AuditRecord]:
+    """Audit records as read."""
+    return [AuditRecord.model_validate_json(r.value) for r in records]
+
+
+async def wait_for_hub(bootstrap: str, topics: Topics) -> None:
+    """Return once the hub's consumer group is stable (it has its partitions)."""
+    if not await wait_until_stable(bootstrap, f"{topics.namespace}-hub"):
+        raise TimeoutError(f"hub of {topics.namespace} did not join its group")
