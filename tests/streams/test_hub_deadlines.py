@@ -23,6 +23,7 @@ from tests.support import (
     read_until,
     send_messages,
     start_clock,
+    wait_for_hub,
 )
 
 START = datetime(2026, 6, 1, 6, 0, tzinfo=UTC)
@@ -102,10 +103,14 @@ async def test_pause_suspension_speed_change_and_jump(
     await create_topics(bootstrap, topics, [Country.PL, Country.DE])
     offset = await start_clock(bootstrap, topics, START, 60)
     with HubProcess(bootstrap, topics, tmp_path):
+        await wait_for_hub(bootstrap, topics)
         # r1 is paused by a clarification; r2 suspended by a judicial-authorisation delay.
         r1 = request("r1", Urgency.URGENT, Accessibility.DIRECT)
         r2 = request("r2", Urgency.URGENT, Accessibility.DIRECT)
         await send_messages(bootstrap, topics, [r1, r2], offset)  # type: ignore[list-item]
+        # A node answers what it was delivered: wait as it would.
+        delivered = [has(r, AuditEvent.DELIVERED) for r in ("r1", "r2")]
+        await read_until(bootstrap, topics.audit, lambda rs: all(d(rs) for d in delivered))
         await send_messages(
             bootstrap,
             topics,
