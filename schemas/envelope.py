@@ -138,6 +138,11 @@ def decode(
         raise EnvelopeError(
             "invalid_header", f"content-type is {attrs['content-type']!r}, expected {CONTENT_TYPE}"
         )
+    if not _is_rfc3339(attrs.get("ce_time")):
+        raise EnvelopeError(
+            "invalid_header",
+            f"ce_time {attrs.get('ce_time')!r} is not an RFC 3339 time with a UTC offset",
+        )
     if value is None:
         raise EnvelopeError("undecodable", "record has no value (a tombstone)")
     if len(value) > MAX_VALUE_BYTES:
@@ -164,3 +169,14 @@ def decode(
             f"ce_id {attrs['ce_id']!r} differs from message_id {message.message_id!r}",
         )
     return message
+
+
+def _is_rfc3339(text: str | None) -> bool:
+    """True for an absent time (it is optional) or one with a UTC offset."""
+    if text is None:
+        return True
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return False
+    return moment.utcoffset() is not None

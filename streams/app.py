@@ -135,6 +135,10 @@ class Hub:
             topic_allow_declare=True,
             consumer_auto_offset_reset="earliest",
             producer_acks=-1,
+            # A killed worker's partitions move to a new one within seconds, not a minute.
+            broker_session_timeout=10.0,
+            broker_heartbeat_interval=2.0,
+            broker_rebalance_timeout=20.0,
             producer_linger=0.002,
             broker_commit_every=1000,
             broker_commit_interval=1.0,
@@ -148,9 +152,10 @@ class Hub:
             default=None,
             beacon=self.app.tables.beacon,
             partitions=self.topics.partitions,
-            schema=faust.Schema(
-                key_type=str, value_type=bytes, key_serializer="raw", value_serializer="raw"
-            ),
+            # Faust picks the changelog codecs from these types: str keys as JSON strings,
+            # bytes values raw (the OpenRequest JSON, stored compact).
+            key_type=str,
+            value_type=bytes,
             help="Open requests by request id",
         )
         self.app.tables.add(self.table)
@@ -360,6 +365,10 @@ class Hub:
     def _account(
         self, results: list[Effects], written: list[OpenRequest], seconds: float, count: int
     ) -> None:
+        # Deadlines first: nothing below may cost a request its place in the index.
+        for stored in written:
+            if stored.deadline is not None and not stored.overdue:
+                self.index.schedule(stored.request_id, stored.deadline, stored.partition)
         now_wall = time.time()
         for effects in results:
             if effects.duplicate:
@@ -374,15 +383,12 @@ class Hub:
             for out in effects.outputs:
                 if out.topic == self.topics.deadletter:
                     continue
-                sent = header_map(out.record.headers).get("ce_time")
-                channel = header_map(out.record.headers).get("ce_channel", "none")
-                if sent:
-                    transit = now_wall - datetime.fromisoformat(sent).timestamp()
-                    urgency = _urgency_of(effects)
-                    self.metrics.transit.labels(channel, urgency).observe(max(transit, 0.0))
-        for request in written:
-            if request.deadline is not None and not request.overdue:
-                self.index.schedule(request.request_id, request.deadline, request.partition)
+                headers = header_map(out.record.headers)
+                sent = _epoch(headers.get("ce_time"))
+                if sent is not None:
+                    self.metrics.transit.labels(
+                        headers.get("ce_channel", "none"), _urgency_of(effects)
+                    ).observe(max(now_wall - sent, 0.0))
         if count:
             per_message = seconds / count
             for _ in range(count):
@@ -444,3 +450,13 @@ def _header_pairs(headers: Any) -> list[tuple[str, bytes]]:
     if isinstance(headers, dict):
         return list(headers.items())
     return [(str(k), bytes(v)) for k, v in headers]
+
+
+def _epoch(text: str | None) -> float | None:
+    """Epoch seconds of an ISO 8601 time, or None when absent or unreadable."""
+    if not text:
+        return None
+    try:
+        return datetime.fromisoformat(text).timestamp()
+    except ValueError:
+        return None

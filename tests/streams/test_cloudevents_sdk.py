@@ -82,7 +82,13 @@ DELIVERIES: tuple[Delivery, ...] = (
         True,
         0,
     ),
-    Delivery(_msg(K.REQUEST, "ce-us", "ce-us", recipient=C.US), Channel.INTERPOL_I247, True, 0),
+    # the other requests have longer limits: only the first falls overdue
+    Delivery(
+        _msg(K.REQUEST, "ce-us", "ce-us", recipient=C.US, accessibility=Accessibility.INDIRECT),
+        Channel.INTERPOL_I247,
+        True,
+        0,
+    ),
     Delivery(_msg(K.SIRENE_FORM, "ce-sirene", "ce-sirene"), Channel.SIRENE, True, 0),
     Delivery(_msg(K.PRUM_QUERY, "ce-prum", "ce-prum"), Channel.PRUM, True, 0),
     Delivery(_msg(K.PRUM_FOLLOWUP, "ce-followup", "ce-followup"), Channel.PRUM, True, 0),
@@ -187,11 +193,15 @@ async def outcome(
             await _read(
                 bootstrap,
                 topics.inbox(party),
-                lambda rs: any(_source(r) == HUB_SOURCE for r in rs),
+                lambda rs: any(_is_overdue_notice(r) for r in rs),
                 hub,
             )
         inboxes = {party: await read_all(bootstrap, topics.inbox(party)) for party in PARTIES}
     yield Outcome(topics, started, sent, inboxes, datetime.now(UTC))
+
+
+def _is_overdue_notice(record: Record) -> bool:
+    return _source(record) == HUB_SOURCE and _header(record, "ce_subject") == OVERDUE_REQUEST
 
 
 def _ids(records: list[Record]) -> set[str]:

@@ -16,7 +16,7 @@ from schemas.enums import Accessibility, Country, Urgency
 from schemas.envelope import decode, header_map
 from schemas.messages import Request
 from schemas.topics import Topics
-from tests.support import HubProcess, create_topics, read_all, read_until
+from tests.support import HubProcess, create_topics, read_all, read_until, wait_for_hub
 
 START = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 PROMPT = NodeProfile(
@@ -48,6 +48,7 @@ async def test_request_and_reply_travel_through_the_hub(
     )
     host = NodeHost(bootstrap, topics, {Country.PL: PROMPT, Country.LT: PROMPT}, seed=7)
     with HubProcess(bootstrap, topics, tmp_path) as hub:
+        await wait_for_hub(bootstrap, topics)
         await host.start()
         try:
             request = Request(

@@ -22,14 +22,18 @@ from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, Final
 
 import pytest
 from aiokafka import AIOKafkaProducer
 from prometheus_client.parser import text_string_to_metric_families
 
+from onestop.clock_control import publish_clock
 from schemas.audit import AuditEvent, AuditRecord, verify_chain
+from schemas.clock import ClockAction, ClockCommand, ExerciseSetup
 from schemas.countries import ACCEPTED_LANGUAGES
+from schemas.deadlines import DIRECTIVE_2023_977
 from schemas.enums import Country, HandlingCode, MessageKind, Urgency
 from schemas.envelope import (
     DLQ_DETAIL,
@@ -895,3 +899,86 @@ def test_the_hub_is_still_running(outcome: Outcome) -> None:
     process = outcome.hub.process
     assert process is not None
     assert process.poll() is None, outcome.hub.log()[-3000:]
+
+
+# ---- a malformed ce_time ---------------------------------------------------------------
+# Once it was accepted and then broke the hub's metrics after the batch was written, so the
+# batch was processed again and its requests never reached the deadline index.
+
+
+async def test_a_malformed_ce_time_loses_no_deadline(
+    bootstrap: str, namespace: str, tmp_path: Path
+) -> None:
+    """Each of two requests on one partition (so that they likely share a batch), one of
+    them with `ce_time: yesterday`, is either dead-lettered or, past its one-second
+    limit, flagged overdue; the well-formed one is never dead-lettered."""
+    topics = Topics(namespace, PARTITIONS)
+    await create_topics(bootstrap, topics, [C.PL, C.DE])
+    offset = await publish_clock(
+        bootstrap,
+        topics,
+        ClockCommand(
+            exercise_id=namespace,
+            action=ClockAction.START,
+            issued_at=datetime.now(UTC),
+            setup=ExerciseSetup(
+                rules=DIRECTIVE_2023_977.model_copy(update={"non_urgent_direct": 1.0})
+            ),
+        ),
+    )
+    extensions = {"clockoffset": str(offset + 1)}
+    same_partition = (f"time-{i}" for i in range(1000))
+    malformed, wellformed = [
+        rid for rid in same_partition if partition_for(rid.encode(), PARTITIONS) == 0
+    ][:2]
+    with HubProcess(bootstrap, topics, tmp_path) as hub:
+        producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=50)
+        await producer.start()
+        try:
+            warm_up = make_message(  # urgent: eight hours, never overdue here
+                K.REQUEST,
+                message_id="warm-up",
+                request_id="warm-up",
+                urgency=Urgency.URGENT,
+                urgency_reason="imminent threat to life",
+            )
+            record = encode(warm_up, extensions=extensions)
+            await producer.send_and_wait(
+                topics.outbox(C.PL), record.value, key=record.key, headers=record.headers
+            )
+            await read_until(bootstrap, topics.inbox(C.DE), lambda rs: len(rs) >= 1, WAIT_SECONDS)
+            futures = []
+            for request_id in (malformed, wellformed):
+                message = make_message(K.REQUEST, message_id=request_id, request_id=request_id)
+                record = encode(message, extensions=extensions)
+                headers = record.headers
+                if request_id == malformed:
+                    headers = list(_replace(headers, "ce_time", b"yesterday"))
+                futures.append(
+                    await producer.send(
+                        topics.outbox(C.PL), record.value, key=record.key, headers=headers
+                    )
+                )
+            await asyncio.gather(*futures)
+        finally:
+            await producer.stop()
+
+        async def fates() -> tuple[set[str], set[str]]:
+            notices = await read_all(bootstrap, topics.inbox(C.PL))
+            dead = await read_all(bootstrap, topics.deadletter)
+            return (
+                {_header(r, "ce_subject") for r in notices if _header(r, "ce_source") == "/hub"},
+                {_header(r, "ce_id") for r in dead},
+            )
+
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 8.0
+        overdue, dead = await fates()
+        while {malformed, wellformed} - overdue - dead and loop.time() < deadline:
+            await asyncio.sleep(0.2)
+            overdue, dead = await fates()
+        metrics = await asyncio.to_thread(hub.metrics)
+
+    assert wellformed not in dead
+    assert {malformed, wellformed} <= overdue | dead, f"never flagged: {hub.log()[-2000:]}"
+    assert _sum(metrics, "onestop_hub_messages", outcome="duplicate") == 0
