@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Final
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
@@ -20,6 +22,8 @@ from pydantic import ValidationError
 
 from schemas.audit import AuditRecord, ChainFault, ChainReport, verify_chain
 
+#: What Kafka accepts as a topic name.
+TOPIC_NAME: Final = re.compile(r"[A-Za-z0-9._-]{1,249}")
 #: Seconds without any progress after which reading a topic gives up.
 READ_STALL_SECONDS = 30.0
 
@@ -90,7 +94,7 @@ def verify_trail(trail: AuditTrail) -> dict[int, ChainReport]:
                     ChainFault(
                         partition,
                         position,
-                        _json_field(entry.raw, "record_id") or "?",
+                        str(_json_field(entry.raw, "record_id") or "?"),
                         f"not a valid audit record: {entry.problem}",
                     )
                 )
@@ -112,9 +116,11 @@ def combined_report(reports: dict[int, ChainReport]) -> ChainReport:
 
 
 def is_file_source(source: str) -> bool:
-    """True when `source` names a JSONL file (it exists, or ends with .jsonl), False when
-    it names a Kafka topic."""
-    return source.endswith(".jsonl") or Path(source).is_file()
+    """True when `source` names a file: it exists, ends with .jsonl, or cannot be a Kafka
+    topic name (a path with a separator, say); False when it names a topic."""
+    return (
+        source.endswith(".jsonl") or Path(source).exists() or TOPIC_NAME.fullmatch(source) is None
+    )
 
 
 def parse_entry(raw: str) -> TrailEntry:
@@ -152,6 +158,10 @@ def read_jsonl(path: Path) -> AuditTrail:
     except FileNotFoundError:
         raise AuditSourceError(
             f"audit file {path} does not exist; give an existing .jsonl file or a topic name"
+        ) from None
+    except IsADirectoryError:
+        raise AuditSourceError(
+            f"audit source {path} is a directory; give a .jsonl file or a topic name"
         ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise AuditSourceError(f"audit file {path} cannot be read: {exc}") from None

@@ -11,6 +11,7 @@ from onestop.cli_broker import broker_app
 from onestop.cli_clock import clock_app
 from onestop.cli_exercise import exercise_app
 from onestop.cli_hub import hub
+from onestop.cli_load import bench, load
 from onestop.cli_nodes import nodes
 from onestop.cli_schema import schema_app
 
@@ -28,6 +29,8 @@ app.add_typer(schema_app, name="schema")
 app.add_typer(audit_app, name="audit")
 app.command()(stats)
 app.command()(report)
+app.command()(load)
+app.command()(bench)
 
 
 def main() -> None:

@@ -85,8 +85,10 @@ def verify(
     namespace: NamespaceOption = "onestop",
     source: SourceOption = None,
 ) -> None:
-    """Check the hash chain of every partition: alteration, removal, insertion or
-    reordering of a record shows as a fault. Exit 0 intact, 1 faults, 2 bad input."""
+    """Check the audit trail's hash chains: exit 0 intact, 1 faults, 2 bad input.
+
+    An altered, removed, inserted or reordered record shows as a fault, named by
+    partition, position and record id."""
     trail = load_trail(source, namespace, bootstrap)
     reports = verify_trail(trail)
     console = _console()
@@ -237,6 +239,7 @@ def stats(
     console = _console()
     console.print(Text(f"kinds counted as requests: {', '.join(figures.kinds)}"))
     for table in _statistics_tables(figures):
+        console.print()
         console.print(table)
     if json_file is not None:
         try:

@@ -13,7 +13,7 @@ from onestop.cli_common import BootstrapOption, NamespaceOption, PartitionsOptio
 from onestop.settings import resolve_bootstrap
 from onestop.topic_admin import TopicLayoutError, ensure_topics
 from schemas.deadlines import RULE_SETS
-from schemas.enums import RuleSetName
+from schemas.enums import Country, RuleSetName
 from schemas.topics import Topics
 
 
@@ -28,16 +28,27 @@ def hub(
     ),
     data_dir: Annotated[Path, typer.Option(help="Worker's local state")] = Path(".onestop-hub"),
     log_level: Annotated[str, typer.Option(help="warn, info or debug")] = "warn",
+    parties: Annotated[
+        str | None,
+        typer.Option(help="Comma-separated parties whose outboxes to read; default: all"),
+    ] = None,
 ) -> None:
     """Run a hub worker: validate, route, deliver, time and audit every message."""
     from streams.app import Hub
     from streams.settings import HubSettings
 
+    chosen = tuple(Country)
+    if parties:
+        try:
+            chosen = tuple(Country(code.strip().upper()) for code in parties.split(","))
+        except ValueError as exc:
+            fail(f"--parties {parties!r}: {exc}; use codes such as PL,LT,EUROPOL")
     address = resolve_bootstrap(bootstrap)
     topics = Topics(namespace, partitions)
     settings = HubSettings(
         bootstrap=address,
         topics=topics,
+        parties=chosen,
         rules=RULE_SETS[rules],
         web_port=web_port,
         web_host=web_host,

@@ -8,8 +8,6 @@ import asyncio
 import contextlib
 import functools
 import random
-import subprocess
-import sys
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,11 +16,11 @@ from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from onestop.broker import free_port
 from onestop.clock_control import publish_clock
 from onestop.kafka_groups import active_groups, wait_until_stable
 from onestop.progress import ExerciseProgress
 from onestop.scenario import Inject, Scenario
+from onestop.services import ServiceProcess, hub_process
 from onestop.topic_admin import ensure_topics
 from producers.host import NodeHost
 from producers.traffic import PlannedMessage, background_traffic, build_message
@@ -49,7 +47,6 @@ class ExerciseOptions:
     speed: float | None = None
     seed: int | None = None
     run_id: str | None = None
-    hub_log: Path | None = None
 
 
 @dataclass
@@ -134,7 +131,7 @@ class ExerciseRunner:
         self.background_sent = 0
         self.records: list[AuditRecord] = []
         self.host: NodeHost | None = None
-        self._hub: subprocess.Popen[bytes] | None = None
+        self._hub: ServiceProcess | None = None
 
     async def run(self) -> ExerciseResult:
         """Play the scenario to its end and return what happened."""
@@ -203,34 +200,15 @@ class ExerciseRunner:
         group = f"{self.topics.namespace}-hub"
         if group in await active_groups(self.options.bootstrap, [group]):
             return False
-        log_path = self.options.hub_log or Path(tempfile.gettempdir()) / (
-            f"onestop-hub-{self.topics.namespace}.log"
-        )
-        data_dir = Path(tempfile.gettempdir()) / "onestop-exercise-hub"
-        with log_path.open("ab") as log:
-            # Popen only forks: it does not wait for the child.
-            self._hub = subprocess.Popen(  # noqa: ASYNC220
-                [
-                    sys.executable, "-m", "onestop", "hub",
-                    "--bootstrap", self.options.bootstrap,
-                    "--namespace", self.topics.namespace,
-                    "--partitions", str(self.topics.partitions),
-                    "--web-port", str(free_port()),
-                    "--data-dir", str(data_dir),
-                ],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )  # fmt: skip
+        workdir = Path(tempfile.gettempdir()) / "onestop-exercise"
+        self._hub = hub_process(
+            self.options.bootstrap, self.topics, workdir, parties=sorted(self.scenario.nodes)
+        ).start()
         return True
 
     def _stop_hub(self) -> None:
-        if self._hub is not None and self._hub.poll() is None:
-            self._hub.terminate()
-            try:
-                self._hub.wait(30)
-            except subprocess.TimeoutExpired:
-                self._hub.kill()
-                self._hub.wait(10)
+        if self._hub is not None:
+            self._hub.stop()
 
     async def _running_nodes(self) -> set[Country]:
         groups = {f"{self.topics.namespace}-node-{c.value}": c for c in self.scenario.nodes}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
 from aiokafka.protocol import admin as protocol
 
 
@@ -41,7 +42,11 @@ async def wait_until_stable(bootstrap: str, group: str, wait_seconds: float = 90
     loop = asyncio.get_running_loop()
     deadline = loop.time() + wait_seconds
     while loop.time() < deadline:
-        state, members = (await group_states(bootstrap, [group])).get(group, ("", 0))
+        try:
+            states = await group_states(bootstrap, [group])
+        except KafkaError:  # a new broker's coordinator may still be loading
+            states = {}
+        state, members = states.get(group, ("", 0))
         if state == "Stable" and members:
             return True
         await asyncio.sleep(0.25)

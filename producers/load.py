@@ -277,7 +277,7 @@ class LoadResult:
 
 
 @dataclass(frozen=True)
-class _Template:
+class RecordTemplate:
     """A ready record of one kind between two nodes; ids and times are filled per message."""
 
     topic: str
@@ -331,7 +331,7 @@ def _message(kind: LoadKind, sender: Country, recipient: Country) -> MessageBase
 
 def build_template(
     kind: LoadKind, sender: Country, recipient: Country, topics: Topics
-) -> _Template:
+) -> RecordTemplate:
     """The record template of `kind` from `sender` to `recipient`, checked once against the
     envelope: valid kinds must decode, `bad` must not."""
     record = encode(_message(kind, sender, recipient))
@@ -348,7 +348,7 @@ def build_template(
         if kind is LoadKind.BAD:
             raise LoadError("the 'bad' load template decoded; it must be invalid")
     parts = tuple(value.split(_PLACEHOLDER.encode()))
-    return _Template(topics.outbox(sender), parts, headers)
+    return RecordTemplate(topics.outbox(sender), parts, headers)
 
 
 class KindChooser:
@@ -371,8 +371,10 @@ class KindChooser:
 _SENT, _FAILED, _DELIVERED, _DEADLETTERED = 1, 2, 3, 4
 
 
-class _Run:
-    """The bookkeeping of one run: per message a state byte, counters and histograms."""
+class LoadRun:
+    """The bookkeeping of one run: per message a state byte, counters and latency
+    histograms (microseconds); `t0_wall` (epoch seconds) and `t0_mono` (loop seconds) are
+    its start."""
 
     def __init__(self, tag: str, rate: float, duration: float) -> None:
         self.tag = tag
@@ -519,8 +521,8 @@ class LoadGenerator:
         self.nodes = load_nodes(nodes)
         if len(self.nodes) < 2:
             raise LoadError(f"nodes {nodes}: at least 2 are needed")
-        self._runs: dict[str, _Run] = {}
-        self._templates: dict[tuple[LoadKind, int], _Template] = {}
+        self._runs: dict[str, LoadRun] = {}
+        self._templates: dict[tuple[LoadKind, int], RecordTemplate] = {}
         self._producer: AIOKafkaProducer | None = None
         self._consumer: AIOKafkaConsumer | None = None
         self._reader: asyncio.Task[None] | None = None
@@ -554,10 +556,13 @@ class LoadGenerator:
         await self._consumer.start()
         watched = [self.topics.inbox(n) for n in self.nodes] + [self.topics.deadletter]
         tps = [TopicPartition(t, p) for t in watched for p in range(self.topics.partitions)]
+        # Start at the current ends, resolved before anything is sent; asked before the
+        # assignment because end_offsets retries quietly while the partitions of
+        # just-created topics get their leaders (an assignment's own reset logs errors).
+        ends = await self._consumer.end_offsets(tps)
         self._consumer.assign(tps)
-        await self._consumer.seek_to_end(*tps)
-        for tp in tps:  # resolve the end offsets now, before anything is sent
-            await self._consumer.position(tp)
+        for tp, end in ends.items():
+            self._consumer.seek(tp, end)
         self._reader = asyncio.create_task(self._read(), name="load-reader")
 
     async def stop(self) -> None:
@@ -613,7 +618,7 @@ class LoadGenerator:
 
     # ---- sending -----------------------------------------------------------------------
 
-    def _template(self, kind: LoadKind, sender: int) -> _Template:
+    def _template(self, kind: LoadKind, sender: int) -> RecordTemplate:
         key = (kind, sender)
         template = self._templates.get(key)
         if template is None:
@@ -624,14 +629,15 @@ class LoadGenerator:
 
     async def _send_all(
         self,
-        run: _Run,
+        run: LoadRun,
         offsets: Iterator[float],
         choose: KindChooser,
     ) -> None:
         assert self._producer is not None, "LoadGenerator.start() first"
         producer = self._producer
         loop = asyncio.get_running_loop()
-        give_up = run.t0_mono + 2 * run.duration  # a whole window behind: stop trying
+        # A whole window (at least a second) behind schedule: stop trying, count the rest.
+        give_up = run.t0_mono + run.duration + max(run.duration, 1.0)
         chunk: list[tuple[int, asyncio.Future[Any]]] = []
         settling: list[asyncio.Task[None]] = []
         back_to_back = 0
@@ -680,12 +686,12 @@ class LoadGenerator:
         tick_seconds: float = 10.0,
         on_tick: Callable[[LoadTick], None] | None = None,
         offsets: Iterator[float] | None = None,
-    ) -> _Run:
+    ) -> LoadRun:
         """Send at `rate` messages/s for `duration` seconds, then wait up to `drain_seconds`
         for every outcome. `offsets` replaces the arrival schedule (seconds after start)."""
         self._run_count += 1
         tag = f"L{self._session}{self._run_count}"
-        run = _Run(tag, rate, duration)
+        run = LoadRun(tag, rate, duration)
         self._runs[tag] = run
         rng = random.Random(f"{seed}/{self._run_count}")
         choose = KindChooser(mix, rng)
@@ -716,7 +722,7 @@ class LoadGenerator:
         return run
 
     async def _tick(
-        self, run: _Run, on_tick: Callable[[LoadTick], None], tick_seconds: float
+        self, run: LoadRun, on_tick: Callable[[LoadTick], None], tick_seconds: float
     ) -> None:
         loop = asyncio.get_running_loop()
         last = (run.t0_mono, 0, 0)
@@ -784,7 +790,7 @@ class LoadGenerator:
         """Double the offered rate until a step is not sustained, then bisect between the
         best sustained and the first failed rate to within 10 %."""
         steps: list[LoadStep] = []
-        best: _Run | None = None
+        best: LoadRun | None = None
         low, high = 0.0, math.inf
         rate = settings.start_rate
         for _ in range(MAX_SEARCH_STEPS):
@@ -820,14 +826,14 @@ class LoadGenerator:
         return replace(result, max_rate=low, steps=steps)
 
 
-async def _settle(run: _Run, chunk: list[tuple[int, asyncio.Future[Any]]]) -> None:
+async def _settle(run: LoadRun, chunk: list[tuple[int, asyncio.Future[Any]]]) -> None:
     results = await asyncio.gather(*(f for _, f in chunk), return_exceptions=True)
     for (index, _), outcome in zip(chunk, results, strict=True):
         if isinstance(outcome, BaseException):
             run.failed(index)
 
 
-def _result(run: _Run, settings: LoadSettings, machine: dict[str, Any]) -> LoadResult:
+def _result(run: LoadRun, settings: LoadSettings, machine: dict[str, Any]) -> LoadResult:
     seconds = run.seconds()
     return LoadResult(
         sent=run.sent,

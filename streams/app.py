@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 import faust
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from faust.web import Request as WebRequest
 from faust.web import Response, View
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
@@ -29,9 +30,10 @@ from schemas.envelope import header_map
 from schemas.topics import partition_for
 from streams.auditor import Auditor
 from streams.deadline_index import DeadlineIndex, DueEntry
-from streams.exchange import Effects, Exchange, Inbound, Outbound
+from streams.exchange import Effects, Exchange, Inbound
 from streams.lifecycle import OpenRequest
 from streams.metrics import HubMetrics
+from streams.positions import InputPositions, Verdict
 from streams.routing import routing_for
 from streams.settings import HubSettings
 
@@ -47,6 +49,18 @@ class RequestTable(faust.Table[str, bytes]):
     def partition_for_key(self, key: Any) -> int | None:
         raw = key.encode() if isinstance(key, str) else bytes(key)
         return partition_for(raw, self.partitions or 1)
+
+
+class PositionTable(faust.Table[str, bytes]):
+    """Next input offset per `<topic>/<partition>`, on that partition's changelog."""
+
+    def partition_for_key(self, key: Any) -> int | None:
+        return int(str(key).rsplit("/", 1)[1])
+
+
+def position_key(topic: str, partition: int) -> str:
+    """The PositionTable key of an input partition."""
+    return f"{topic}/{partition}"
 
 
 class TableStore(MutableMapping[str, OpenRequest]):
@@ -159,13 +173,27 @@ class Hub:
             help="Open requests by request id",
         )
         self.app.tables.add(self.table)
+        self.position_table = PositionTable(
+            self.app,
+            name="positions",
+            default=None,
+            beacon=self.app.tables.beacon,
+            partitions=self.topics.partitions,
+            key_type=str,
+            value_type=bytes,
+            help="Next offset to process per input partition (decimal text)",
+        )
+        self.app.tables.add(self.position_table)
+        self.positions = InputPositions()
+        self._positions_checked: set[tuple[str, int]] = set()
+        self._gap_reader: AIOKafkaConsumer | None = None
+        self._producer: AIOKafkaProducer | None = None
         self._started = False
         self._clock_unreachable = 2**62
         self.store = TableStore(self.table)
         self.exchange = Exchange(self.topics, settings.rules, settings.routing, self.store)
         self.auditor = Auditor(settings.bootstrap, self.topics.audit)
         self.clock_feed = ClockFeed(settings.bootstrap, self.topics.clock, self.clock)
-        self._out_topics: dict[str, faust.TopicT] = {}
         self._wire()
 
     # ---- wiring --------------------------------------------------------------------------
@@ -225,17 +253,11 @@ class Hub:
     def _on_revoked(self, sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
         revoked: set[Any] = kwargs.get("revoked") or (args[0] if args else set())
         self.auditor.forget({tp.partition for tp in revoked})
+        self._positions_checked.clear()
         self._index_stale = True
 
     def _on_assigned(self, sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
         self._index_stale = True
-
-    def output_topic(self, name: str) -> faust.TopicT:
-        """A raw-bytes topic handle, cached."""
-        topic = self._out_topics.get(name)
-        if topic is None:
-            topic = self._out_topics[name] = self._raw_topic(name)
-        return topic
 
     # ---- the work ------------------------------------------------------------------------
 
@@ -244,6 +266,14 @@ class Hub:
         if not self._started:
             await self.clock_feed.start()
             await self.auditor.start()
+            self._producer = AIOKafkaProducer(
+                bootstrap_servers=self.settings.bootstrap,
+                acks="all",
+                enable_idempotence=True,
+                linger_ms=2,
+                max_batch_size=256 * 1024,
+            )
+            await self._producer.start()
             self._started = True
 
     async def process_batch_or_die(self, events: Sequence[faust.EventT[bytes]]) -> None:
@@ -257,6 +287,8 @@ class Hub:
             except Exception:
                 log.exception("batch of %d failed (attempt %d)", len(events), attempt)
                 self.auditor.forget(set(range(self.topics.partitions)))
+                self.positions.next_offset.clear()  # reloaded from the table
+                self._positions_checked.clear()
                 await asyncio.sleep(0.5 * attempt)
         log.critical("giving up on a batch; exiting so that it is redelivered after restart")
         logging.shutdown()
@@ -267,31 +299,90 @@ class Hub:
         async with self.lock:
             await self._ensure_started()
             started = time.perf_counter()
-            overlay = Overlay(self.store)
-            self.exchange.store = overlay
             await self._catch_up_clock(events)
             wall = datetime.now(UTC)
             results: list[Effects] = []
+            processed: list[Inbound] = []
+            overlay = Overlay(self.store)
+            self.exchange.store = overlay
             try:
                 for event in events:
-                    message = event.message
-                    inbound = Inbound(
-                        topic=message.topic,
-                        partition=message.partition,
-                        offset=message.offset,
-                        key=message.key,
-                        value=message.value,
-                        headers=_header_pairs(message.headers),
-                        timestamp=message.timestamp,
-                    )
-                    now = self.clock.at(inbound.timestamp)
-                    self._configure(now)
-                    results.append(self.exchange.receive(inbound, now, wall))
+                    for inbound in await self._in_order(event.message):
+                        now = self.clock.at(inbound.timestamp)
+                        self._configure(now)
+                        results.append(self.exchange.receive(inbound, now, wall))
+                        processed.append(inbound)
             finally:
                 self.exchange.store = self.store
             await self._write(results)
             written = overlay.flush()
+            for inbound in processed:
+                key = position_key(inbound.topic, inbound.partition)
+                self.position_table[key] = str(inbound.offset + 1).encode()
             self._account(results, written, time.perf_counter() - started, len(events))
+
+    async def _in_order(self, message: Any) -> list[Inbound]:
+        """The records to process for `message`, in order: none when it was processed
+        before; the records Faust skipped before it, read back from Kafka, when it comes
+        after a gap; otherwise just itself."""
+        topic, partition, offset = message.topic, message.partition, message.offset
+        key = (topic, partition)
+        if key not in self._positions_checked:
+            # After start-up or a rebalance: the table may know better than memory.
+            stored = self.position_table.get(position_key(topic, partition))
+            known = [int(v) for v in (stored, self.positions.next_offset.get(key)) if v]
+            if known:
+                self.positions.next_offset[key] = max(known)
+            self._positions_checked.add(key)
+        verdict = self.positions.judge(topic, partition, offset)
+        if verdict is Verdict.ALREADY_DONE:
+            self.metrics.duplicate("redelivered")
+            return []
+        inbounds = []
+        if verdict is Verdict.BEYOND_GAP:
+            start = self.positions.next_offset[key]
+            log.warning(
+                "%s[%d]: records %d..%d were skipped by the consumer; reading them",
+                topic,
+                partition,
+                start,
+                offset - 1,
+            )
+            inbounds = await self._read_gap(topic, partition, start, offset)
+        inbounds.append(_inbound(message))
+        for inbound in inbounds:
+            self.positions.advance(topic, partition, inbound.offset)
+        return inbounds
+
+    async def _read_gap(self, topic: str, partition: int, start: int, end: int) -> list[Inbound]:
+        """Records [start, end) of one partition, read straight from Kafka."""
+        if self._gap_reader is None:
+            self._gap_reader = AIOKafkaConsumer(
+                bootstrap_servers=self.settings.bootstrap, enable_auto_commit=False
+            )
+            await self._gap_reader.start()
+        tp = TopicPartition(topic, partition)
+        self._gap_reader.assign([tp])
+        self._gap_reader.seek(tp, start)
+        records: list[Inbound] = []
+        while not records or records[-1].offset < end - 1:
+            batch = await self._gap_reader.getmany(tp, timeout_ms=5000)
+            if not batch:
+                raise GapError(f"{topic}[{partition}]: could not read offsets {start}..{end - 1}")
+            records.extend(
+                Inbound(
+                    topic=r.topic,
+                    partition=r.partition,
+                    offset=r.offset,
+                    key=r.key,
+                    value=r.value,
+                    headers=[(k, bytes(v)) for k, v in r.headers],
+                    timestamp=r.timestamp / 1000,
+                )
+                for r in batch.get(tp, [])
+                if r.offset < end
+            )
+        return records
 
     async def _catch_up_clock(self, events: Sequence[faust.EventT[bytes]]) -> None:
         """Apply every clock command the senders had seen before timing their messages."""
@@ -335,32 +426,39 @@ class Hub:
             self._account(results, written, 0.0, 0)
 
     async def _write(self, results: list[Effects]) -> None:
-        """Seal the audit records and send every output; return when all are acknowledged."""
+        """Seal the audit records and send every output; return when all are acknowledged.
+
+        Outputs go through the hub's own producer rather than Faust's: it batches freely
+        (Faust's send path costs several times more per record), and the hub waits for
+        every acknowledgement itself before it stores state or lets Faust commit."""
+        assert self._producer is not None, "Hub._ensure_started() first"
+        send = self._producer.send
         futures = []
         for effects in results:
             for out in effects.outputs:
-                futures.append(await self._send(out))
+                futures.append(
+                    await send(
+                        out.topic,
+                        value=out.record.value,
+                        key=out.record.key,
+                        partition=out.partition,
+                        headers=out.record.headers,
+                    )
+                )
             for record in effects.audit:
                 sealed = await self.auditor.seal(record)
                 self.metrics.observe_audit(sealed)
                 futures.append(
-                    await self.output_topic(self.topics.audit).send(
-                        key=(record.request_id or record.record_id).encode(),
+                    await send(
+                        self.topics.audit,
                         value=sealed.model_dump_json().encode(),
+                        key=(record.request_id or record.record_id).encode(),
                         partition=record.partition,
                         headers=[("onestop_record_id", record.record_id.encode())],
                     )
                 )
         if futures:
             await asyncio.gather(*futures)
-
-    async def _send(self, out: Outbound) -> Any:
-        return await self.output_topic(out.topic).send(
-            key=out.record.key,
-            value=out.record.value,
-            partition=out.partition,
-            headers=out.record.headers,
-        )
 
     def _account(
         self, results: list[Effects], written: list[OpenRequest], seconds: float, count: int
@@ -442,6 +540,23 @@ def _urgency_of(effects: Effects) -> str:
         if request is not None and request.urgency is not None:
             return request.urgency.value
     return "non_urgent"
+
+
+class GapError(RuntimeError):
+    """Records the consumer skipped could not be read back."""
+
+
+def _inbound(message: Any) -> Inbound:
+    """A Faust message as the exchange takes it (timestamp in epoch seconds)."""
+    return Inbound(
+        topic=message.topic,
+        partition=message.partition,
+        offset=message.offset,
+        key=message.key,
+        value=message.value,
+        headers=_header_pairs(message.headers),
+        timestamp=message.timestamp,
+    )
 
 
 def _header_pairs(headers: Any) -> list[tuple[str, bytes]]:

@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from types import TracebackType
-from typing import BinaryIO
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.structs import ConsumerRecord
@@ -21,6 +16,7 @@ from aiokafka.structs import ConsumerRecord
 from onestop.broker import free_port
 from onestop.clock_control import publish_clock
 from onestop.kafka_groups import wait_until_stable
+from onestop.services import ServiceProcess, hub_process
 from onestop.topic_admin import ensure_topics
 from schemas.audit import AuditRecord
 from schemas.clock import ClockAction, ClockCommand, ExerciseSetup
@@ -32,42 +28,17 @@ from schemas.topics import Topics
 Record = ConsumerRecord[bytes, bytes]
 
 
-class HubProcess:
+class HubProcess(ServiceProcess):
     """`onestop hub` in a subprocess, for one test namespace."""
 
     def __init__(self, bootstrap: str, topics: Topics, workdir: Path, *extra: str) -> None:
-        self.bootstrap = bootstrap
-        self.topics = topics
-        self.workdir = workdir
-        self.extra = extra
         self.web_port = free_port()
-        self.process: subprocess.Popen[bytes] | None = None
-        self._log_file: BinaryIO | None = None
-        self.log_path = workdir / f"hub-{topics.namespace}.log"
+        made = hub_process(bootstrap, topics, workdir, web_port=self.web_port, extra=extra)
+        super().__init__(made.name, made.argv, made.log_path)
 
-    def start(self) -> HubProcess:
-        """Start the worker; returns at once (it joins its group within seconds)."""
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        self._log_file = self.log_path.open("ab")
-        self.process = subprocess.Popen(
-            [
-                sys.executable, "-m", "onestop", "hub",
-                "--bootstrap", self.bootstrap,
-                "--namespace", self.topics.namespace,
-                "--partitions", str(self.topics.partitions),
-                "--web-port", str(self.web_port),
-                "--data-dir", str(self.workdir / "hub-data"),
-                *self.extra,
-            ],
-            stdout=self._log_file,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )  # fmt: skip
-        return self
-
-    def metrics(self, timeout: float = 30.0) -> str:
+    def metrics(self, wait_seconds: float = 30.0) -> str:
         """The text of /metrics, waiting until the web port answers."""
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + wait_seconds
         while True:
             try:
                 with urllib.request.urlopen(
@@ -84,37 +55,11 @@ class HubProcess:
         if self.process and self.process.poll() is None:
             self.process.send_signal(signal.SIGKILL)
             self.process.wait(10)
-        self._close_log()
-
-    def _close_log(self) -> None:
-        if self._log_file is not None:
-            self._log_file.close()
-            self._log_file = None
-
-    def stop(self) -> None:
-        """SIGTERM, then SIGKILL if it does not stop in time."""
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.kill()
-        self._close_log()
+        self.stop()
 
     def log(self) -> str:
         """What the worker printed so far."""
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
-
-    def __enter__(self) -> HubProcess:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 async def create_topics(bootstrap: str, topics: Topics, parties: list[Country]) -> None:

@@ -218,12 +218,14 @@ async def test_dashboard_and_rules_return_data_from_a_real_prometheus(
                 await _wait_for_series(prometheus, "onestop_hub_answer_time_seconds_count")
                 await _wait_for_series(prometheus, "onestop_hub_consumer_lag_messages")
 
+                queries = dashboard_exprs()
+                recording, alerts = rule_exprs()
+                assert len(queries) >= 20 and len(recording) >= 15 and len(alerts) >= 6
                 failures = []
-                for title, expr in dashboard_exprs():
+                for title, expr in queries:
                     answer = await asyncio.to_thread(prometheus.query, expr)
                     if answer.get("status") != "success" or not answer["data"]["result"]:
                         failures.append(f"dashboard {title!r}: {expr} -> {answer}")
-                recording, alerts = rule_exprs()
                 for name, expr in recording:
                     answer = await asyncio.to_thread(prometheus.query, expr)
                     if answer.get("status") != "success" or not answer["data"]["result"]:
