@@ -56,6 +56,7 @@ def _setup_logging() -> None:
         handler._onestop_cli = True  # type: ignore[attr-defined]
         logger.addHandler(handler)
     logger.setLevel(logging.INFO)
+    logger.propagate = False  # the root handler would print each line twice
 
 
 def _fail(exc: BrokerError) -> NoReturn:

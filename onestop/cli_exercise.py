@@ -79,6 +79,7 @@ def run(
         result = asyncio.run(runner.run())
     json_path, html_path = asyncio.run(_report(scenario, result, address, report))
     outcomes = {o: list(result.outcomes.values()).count(o) for o in ("answered", "refused")}
+    console.print()
     console.print(
         f"[bold]{scenario.name}[/] ended ({result.ended_by}): "
         f"{len(result.injects)} injects, {outcomes['answered']} answered, "

@@ -78,6 +78,14 @@ ul.faults { font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 12
 # ---- plots ------------------------------------------------------------------------------
 
 
+def _short_ids(ids: list[str]) -> list[str]:
+    """Request ids without the run prefix they all share (`<run id>.`), for plot labels."""
+    prefixes = {i.rsplit(".", 1)[0] for i in ids if "." in i}
+    if len(prefixes) == 1 and all("." in i for i in ids):
+        return [i.rsplit(".", 1)[1] for i in ids]
+    return ids
+
+
 def _png(figure: Figure) -> str:
     """`figure` as an <img> with an inline base64 PNG."""
     FigureCanvasAgg(figure)
@@ -137,7 +145,10 @@ def timeline_plot(report: Report) -> str:
     ax.axvline(_since(origin, end), color="#888", linestyle=":", linewidth=1)
     ax.set_ylim(len(rows) - 0.5, -0.5)
     if labelled:
-        ax.set_yticks(range(len(rows)), [f"{r.request_id} {r.from_}>{r.to}" for r in rows])
+        labels = _short_ids([r.request_id for r in rows])
+        ax.set_yticks(
+            range(len(rows)), [f"{i} {r.from_}>{r.to}" for i, r in zip(labels, rows, strict=True)]
+        )
         ax.tick_params(axis="y", labelsize=8)
     else:
         ax.set_yticks([])
