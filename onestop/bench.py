@@ -40,6 +40,7 @@ from producers.load import (
     LoadStep,
     LoadTick,
     describe_machine,
+    load_nodes,
     machine_line,
 )
 from schemas.enums import Country
@@ -193,7 +194,7 @@ def run_load_against_hub(
     if asyncio.run(hub_is_running(bootstrap, topics.namespace)):
         say(f"a hub is running for namespace {topics.namespace}: using it")
     else:
-        hub = hub_process(bootstrap, topics, workdir).start()
+        hub = hub_process(bootstrap, topics, workdir, parties=load_nodes(settings.nodes)).start()
         say(f"started a hub for namespace {topics.namespace} (log: {hub.log_path})")
     try:
         results = asyncio.run(
@@ -321,7 +322,7 @@ def run_bench(
         def half_of(result: LoadResult) -> LoadSettings:
             return replace(base, rate=max((result.max_rate or 2.0) / 2, 1.0))
 
-        with hub_process(bootstrap, hub_topics, work) as hub:
+        with hub_process(bootstrap, hub_topics, work, parties=load_nodes(base.nodes)) as hub:
             hub_max, hub_half = asyncio.run(
                 drive_load(
                     bootstrap,

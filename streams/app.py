@@ -191,7 +191,9 @@ class Hub:
         self._started = False
         self._clock_unreachable = 2**62
         self.store = TableStore(self.table)
-        self.exchange = Exchange(self.topics, settings.rules, settings.routing, self.store)
+        self.exchange = Exchange(
+            self.topics, settings.rules, settings.routing, self.store, frozenset(settings.parties)
+        )
         self.auditor = Auditor(settings.bootstrap, self.topics.audit)
         self.clock_feed = ClockFeed(settings.bootstrap, self.topics.clock, self.clock)
         self._wire()

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 
-@dataclass(order=True, frozen=True)
+@dataclass(order=True, frozen=True, slots=True)
 class DueEntry:
     """A deadline (epoch seconds, exercise time) of one request."""
 

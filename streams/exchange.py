@@ -102,6 +102,7 @@ class Exchange:
     rules: RuleSet
     routing: RoutingConfig
     store: Store
+    parties: frozenset[Country] = frozenset(Country)  # whose inboxes this hub writes
 
     # ---- input from a node -------------------------------------------------------------
 
@@ -120,6 +121,11 @@ class Exchange:
         )
         if rejection:
             return self._reject(inbound, rejection, now, wall, message)
+        if message.recipient not in self.parties:
+            served = Rejection(
+                "unknown_recipient", f"this hub has no inbox for {message.recipient.value}"
+            )
+            return self._reject(inbound, served, now, wall, message)
         kind = kind_of(message)
         if kind in OPENING_KINDS or kind in ONE_WAY_KINDS:
             return self._open(inbound, message, now, wall)

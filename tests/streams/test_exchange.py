@@ -547,3 +547,17 @@ class TestDeadlineDue:
         effects = exchange.deadline_due(request_id, partition, NON_URGENT_DEADLINE, WALL_TIME)
 
         assert effects.overdue is not None
+
+
+def test_a_party_the_hub_does_not_serve_is_refused_as_recipient() -> None:
+    topics = Topics(namespace="t")
+    exchange = Exchange(
+        topics, DIRECTIVE_2023_977, RoutingConfig(), {}, frozenset({Country.PL, Country.LT})
+    )
+    message = make_message(MessageKind.REQUEST)  # PL -> DE
+
+    effects = exchange.receive(make_inbound(message, topics), SENT_AT, WALL_TIME)
+
+    assert effects.rejection is not None
+    assert effects.rejection.reason == "unknown_recipient"
+    assert [o.topic for o in effects.outputs] == [topics.deadletter]
