@@ -129,6 +129,7 @@ class ExerciseRunner:
         self.sent: set[str] = set()
         self.skipped: set[str] = set()
         self.background_sent = 0
+        self.seen_requests: set[str] = set()
         self.records: list[AuditRecord] = []
         self.host: NodeHost | None = None
         self._hub: ServiceProcess | None = None
@@ -167,7 +168,8 @@ class ExerciseRunner:
                     setup=exercise_setup(self.scenario),
                 ),
             )
-            await self.host.clock_feed.wait_for(offset + 1)
+            if not await self.host.clock_feed.wait_for(offset + 1):
+                raise ExerciseError("the exercise clock's start was not read back within 10 s")
             follower = asyncio.create_task(self._follow_audit(audit_from))
             try:
                 self._schedule()
@@ -229,6 +231,7 @@ class ExerciseRunner:
         consumer = AIOKafkaConsumer(bootstrap_servers=self.options.bootstrap)
         await consumer.start()
         try:
+            prefix = f"{self.run_id}."
             consumer.assign(list(start))
             for tp, offset in start.items():
                 consumer.seek(tp, offset)
@@ -237,7 +240,11 @@ class ExerciseRunner:
                 for records in batch.values():
                     for raw in records:
                         record = AuditRecord.model_validate_json(raw.value)
+                        if record.request_id and not record.request_id.startswith(prefix):
+                            continue  # an earlier run's request in the same namespace
                         self.records.append(record)
+                        if record.request_id:
+                            self.seen_requests.add(record.request_id)
                         self.progress.observe(record)
         finally:
             await consumer.stop()
@@ -314,16 +321,8 @@ class ExerciseRunner:
                 continue
             if after.outcome == outcome:
                 self._schedule_inject(inject, moment + inject.at)
-            elif outcome != "overdue" and not self._can_still_happen(after.outcome, request_id):
-                self.skipped.add(inject.id)
-
-    def _can_still_happen(self, wanted: str, request_id: str) -> bool:
-        progress = self.progress.requests.get(request_id)
-        if progress is None:
-            return True
-        if wanted == "overdue":
-            return progress.settled is None
-        return progress.settled is None
+            elif outcome != "overdue":
+                self.skipped.add(inject.id)  # settled otherwise: its trigger cannot come
 
     # ---- the end -----------------------------------------------------------------------
 
@@ -333,8 +332,7 @@ class ExerciseRunner:
         if inject.id not in self.sent:
             return False
         if inject.kind in ONE_WAY_KINDS:
-            request_id = self.request_of[inject.id]
-            return any(r.request_id == request_id for r in self.records)
+            return self.request_of[inject.id] in self.seen_requests
         progress = self.progress.requests.get(self.request_of[inject.id])
         return progress is not None and progress.settled is not None
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from aiokafka.admin import AIOKafkaAdminClient
-from aiokafka.errors import KafkaError
+from aiokafka.errors import KafkaError, for_code
 from aiokafka.protocol import admin as protocol
 
 
@@ -31,6 +31,8 @@ async def group_states(bootstrap: str, groups: list[str]) -> dict[str, tuple[str
             coordinator = await admin.find_coordinator(group)
             response = await admin._client.send(coordinator, _DescribeGroupsV2([group]))
             for described in response.groups:
+                if described[0]:
+                    raise for_code(described[0])(f"describing consumer group {group}")
                 states[described[1]] = (described[2], len(described[5]))
         return states
     finally:
@@ -54,6 +56,14 @@ async def wait_until_stable(bootstrap: str, group: str, wait_seconds: float = 90
 
 
 async def active_groups(bootstrap: str, groups: list[str]) -> set[str]:
-    """The groups among `groups` that have at least one member now."""
-    states = await group_states(bootstrap, groups)
+    """The groups among `groups` that have at least one member now (retrying for a while
+    when the broker's group coordinator is not ready)."""
+    for attempt in range(20):
+        try:
+            states = await group_states(bootstrap, groups)
+            break
+        except KafkaError:
+            if attempt == 19:
+                raise
+            await asyncio.sleep(0.5)
     return {group for group, (_, members) in states.items() if members}

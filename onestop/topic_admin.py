@@ -4,11 +4,10 @@ auto-creates them: co-partitioned topics must share one count."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Iterable
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.errors import TopicAlreadyExistsError, for_code
 
 from schemas.enums import Country
 from schemas.topics import Topics
@@ -43,10 +42,12 @@ async def ensure_topics(bootstrap: str, topics: Topics, parties: Iterable[Countr
         existing = set(await admin.list_topics())
         missing = [t for name, t in wanted.items() if name not in existing]
         if missing:
-            # another process may have created them meanwhile
-            with contextlib.suppress(TopicAlreadyExistsError):
-                await admin.create_topics(missing)
-        present = [name for name in wanted if name in existing and name != topics.clock]
+            response = await admin.create_topics(missing)
+            for name, code, *_ in response.topic_errors:
+                # Another process may have created it meanwhile; anything else is an error.
+                if code and code != TopicAlreadyExistsError.errno:
+                    raise for_code(code)(f"creating topic {name}")
+        present = [name for name in wanted if name != topics.clock]
         if present:
             for meta in await admin.describe_topics(present):
                 count = len(meta["partitions"])
@@ -79,3 +80,5 @@ async def _wait_for_leaders(
         ]
         if pending:
             await asyncio.sleep(0.1)
+    if pending:
+        raise TopicLayoutError(f"no partition leader after {wait_seconds:.0f} s: {pending}")

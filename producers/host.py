@@ -9,12 +9,12 @@ recognises) instead of forgetting a request.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import logging
 from collections.abc import Mapping
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.errors import KafkaError
 from prometheus_client import CollectorRegistry
 
 from producers.metrics import NodeMetrics
@@ -90,6 +90,7 @@ class NodeHost:
         self._producer: AIOKafkaProducer | None = None
         self._consumers: dict[Country, AIOKafkaConsumer] = {}
         self._tasks: list[asyncio.Task[None]] = []
+        self._trackers: dict[Country, OffsetTracker] = {}
         self.bad_inbox_records = 0
 
     async def start(self) -> None:
@@ -133,10 +134,15 @@ class NodeHost:
         await self.scheduler.stop()
         for task in self._tasks:
             task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            try:
                 await task
+            except asyncio.CancelledError:
+                pass
+            except Exception:
+                log.exception("inbox task %s had failed", task.get_name())
         self._tasks.clear()
-        for consumer in self._consumers.values():
+        for country, consumer in self._consumers.items():
+            await _commit(consumer, self._trackers[country])
             await consumer.stop()
         self._consumers.clear()
         if self._producer is not None:
@@ -157,7 +163,7 @@ class NodeHost:
         )
 
     async def _consume(self, node: SimulatedNode, consumer: AIOKafkaConsumer) -> None:
-        tracker = OffsetTracker()
+        tracker = self._trackers[node.country] = OffsetTracker()
         loop = asyncio.get_running_loop()
         last_commit = loop.time()
         while True:
@@ -176,7 +182,18 @@ class NodeHost:
                         message, done=functools.partial(tracker.finished, tp, record.offset)
                     )
             if loop.time() - last_commit >= COMMIT_SECONDS:
-                offsets = tracker.committable()
-                if offsets:
-                    await consumer.commit(offsets)
+                await _commit(consumer, tracker)
                 last_commit = loop.time()
+
+
+async def _commit(consumer: AIOKafkaConsumer, tracker: OffsetTracker) -> None:
+    """Commit the finished offsets of the partitions still assigned; a commit refused
+    during a rebalance is only logged (the records come again and are recognised)."""
+    assigned = consumer.assignment()
+    offsets = {tp: o for tp, o in tracker.committable().items() if tp in assigned}
+    if not offsets:
+        return
+    try:
+        await consumer.commit(offsets)
+    except KafkaError as exc:
+        log.warning("inbox commit refused (%s); the records will be redelivered", exc)

@@ -188,6 +188,7 @@ class Hub:
         self._positions_checked: set[tuple[str, int]] = set()
         self._gap_reader: AIOKafkaConsumer | None = None
         self._producer: AIOKafkaProducer | None = None
+        self._owned: set[int] = set(range(self.topics.partitions))
         self._started = False
         self._clock_unreachable = 2**62
         self.store = TableStore(self.table)
@@ -234,7 +235,10 @@ class Hub:
 
         @self.app.timer(interval=5.0, name="consumer-lag")  # type: ignore[untyped-decorator]
         async def consumer_lag() -> None:
-            await hub.measure_lag()
+            try:
+                await hub.measure_lag()
+            except Exception:  # a partition revoked mid-measurement: next time
+                log.warning("consumer lag not measured", exc_info=True)
 
         registry = self.registry
 
@@ -259,24 +263,34 @@ class Hub:
         self._index_stale = True
 
     def _on_assigned(self, sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
+        assigned: set[Any] = kwargs.get("assigned") or (args[0] if args else set())
+        self._owned = {tp.partition for tp in assigned if tp.topic in self._outbox_names}
         self._index_stale = True
 
     # ---- the work ------------------------------------------------------------------------
 
     async def _ensure_started(self) -> None:
         """Catch up with the clock and open the audit reader, once, before any work."""
-        if not self._started:
+        if self._started:
+            return
+        producer = AIOKafkaProducer(
+            bootstrap_servers=self.settings.bootstrap,
+            acks="all",
+            enable_idempotence=True,
+            linger_ms=2,
+            max_batch_size=256 * 1024,
+        )
+        try:
             await self.clock_feed.start()
             await self.auditor.start()
-            self._producer = AIOKafkaProducer(
-                bootstrap_servers=self.settings.bootstrap,
-                acks="all",
-                enable_idempotence=True,
-                linger_ms=2,
-                max_batch_size=256 * 1024,
-            )
-            await self._producer.start()
-            self._started = True
+            await producer.start()
+        except Exception:
+            await self.clock_feed.stop()
+            await self.auditor.stop()
+            await producer.stop()
+            raise
+        self._producer = producer
+        self._started = True
 
     async def process_batch_or_die(self, events: Sequence[faust.EventT[bytes]]) -> None:
         """Process a batch, retrying a failure (a broker hiccup) a few times. If it still
@@ -318,9 +332,9 @@ class Hub:
                 self.exchange.store = self.store
             await self._write(results)
             written = overlay.flush()
-            for inbound in processed:
-                key = position_key(inbound.topic, inbound.partition)
-                self.position_table[key] = str(inbound.offset + 1).encode()
+            last = {position_key(i.topic, i.partition): i.offset + 1 for i in processed}
+            for key, next_offset in last.items():
+                self.position_table[key] = str(next_offset).encode()
             self._account(results, written, time.perf_counter() - started, len(events))
 
     async def _in_order(self, message: Any) -> list[Inbound]:
@@ -360,7 +374,9 @@ class Hub:
         """Records [start, end) of one partition, read straight from Kafka."""
         if self._gap_reader is None:
             self._gap_reader = AIOKafkaConsumer(
-                bootstrap_servers=self.settings.bootstrap, enable_auto_commit=False
+                bootstrap_servers=self.settings.bootstrap,
+                enable_auto_commit=False,
+                auto_offset_reset="earliest",  # records past retention: read what is left
             )
             await self._gap_reader.start()
         tp = TopicPartition(topic, partition)
@@ -394,6 +410,8 @@ class Hub:
                 if name == "ce_clockoffset" and value.isdigit():
                     needed = max(needed, int(value))
         # A sender may claim an offset that never comes: wait for it once, not every batch.
+        if self.clock_feed.position >= self._clock_unreachable:
+            self._clock_unreachable = 2**62
         waiting = self.clock_feed.position < needed < self._clock_unreachable
         if waiting and not await self.clock_feed.wait_for(needed, wait_seconds=2.0):
             self._clock_unreachable = needed
@@ -407,6 +425,8 @@ class Hub:
     async def check_deadlines(self) -> None:
         """Flag the requests whose deadline has passed in exercise time."""
         async with self.lock:
+            if self.app.rebalancing:
+                return  # tables are being recovered; the index is rebuilt afterwards
             await self._ensure_started()
             if self._index_stale:
                 self._rebuild_index()
@@ -435,7 +455,18 @@ class Hub:
         every acknowledgement itself before it stores state or lets Faust commit."""
         assert self._producer is not None, "Hub._ensure_started() first"
         send = self._producer.send
-        futures = []
+        futures: list[Any] = []
+        try:
+            await self._send_all(results, send, futures)
+        finally:
+            # Every send settles before a failure is raised, so a retry never overtakes
+            # a record still in flight (the audit chain would fork).
+            outcomes = await asyncio.gather(*futures, return_exceptions=True)
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome
+
+    async def _send_all(self, results: list[Effects], send: Any, futures: list[Any]) -> None:
         for effects in results:
             for out in effects.outputs:
                 futures.append(
@@ -459,8 +490,6 @@ class Hub:
                         headers=[("onestop_record_id", record.record_id.encode())],
                     )
                 )
-        if futures:
-            await asyncio.gather(*futures)
 
     def _account(
         self, results: list[Effects], written: list[OpenRequest], seconds: float, count: int
@@ -501,7 +530,7 @@ class Hub:
         self.metrics.overdue_requests.clear()
         for key in list(self.store):
             request = self.store[key]
-            if request.one_way or request.settled:
+            if request.one_way or request.settled or request.partition not in self._owned:
                 continue
             self.metrics.open_requests.labels(*_labels(request)).inc()
             if request.overdue:
@@ -515,6 +544,8 @@ class Hub:
 
     async def measure_lag(self) -> None:
         """Consumer lag per input topic, from the consumer's positions and high-water marks."""
+        if self.app.rebalancing:
+            return
         consumer = self.app.consumer
         totals: dict[str, int] = {}
         for tp in consumer.assignment():

@@ -4,7 +4,7 @@ Faust may acknowledge records it never handed to the agent (records fetched befo
 rebalance are skipped and acknowledged), so its committed offset can pass a record that was
 never processed. The hub therefore keeps its own "next offset" per input partition, written
 only after a batch's outputs were acknowledged, and checks every record against it: a
-record past a gap means records were skipped, and the consumer is sent back to the gap.
+record past a gap means records were skipped, and they are read back from Kafka directly.
 """
 
 from __future__ import annotations
