@@ -47,6 +47,7 @@ async def ensure_topics(bootstrap: str, topics: Topics, parties: Iterable[Countr
                 # Another process may have created it meanwhile; anything else is an error.
                 if code and code != TopicAlreadyExistsError.errno:
                     raise for_code(code)(f"creating topic {name}")
+            await _wait_for_leaders(admin, [t.name for t in missing])
         present = [name for name in wanted if name != topics.clock]
         if present:
             for meta in await admin.describe_topics(present):
@@ -57,8 +58,6 @@ async def ensure_topics(bootstrap: str, topics: Topics, parties: Iterable[Countr
                         f"{topics.partitions} (co-partitioned with the outboxes); delete it "
                         f"or use another --namespace"
                     )
-        if missing:
-            await _wait_for_leaders(admin, [t.name for t in missing])
         return [t.name for t in missing]
     finally:
         await admin.close()
@@ -76,7 +75,9 @@ async def _wait_for_leaders(
         pending = [
             meta["topic"]
             for meta in described
-            if meta.get("error_code") or any(p["leader"] < 0 for p in meta["partitions"])
+            if meta.get("error_code")
+            or not meta["partitions"]
+            or any(p["leader"] < 0 for p in meta["partitions"])
         ]
         if pending:
             await asyncio.sleep(0.1)
