@@ -5,7 +5,6 @@ injected `send`, and come in through `receive`."""
 from __future__ import annotations
 
 import logging
-import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -229,8 +228,3 @@ class SimulatedNode:
         }
         model, fields = choices[step.kind]
         return model.model_validate({**base, **fields})
-
-
-def fresh_rng(seed: int, party: Country) -> random.Random:
-    """A generator for a node's own traffic."""
-    return random.Random(f"{seed}/{party.value}")
