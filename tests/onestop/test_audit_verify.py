@@ -32,16 +32,14 @@ from onestop.audit_source import (
     write_jsonl,
 )
 from onestop.cli_audit import audit_app, report, stats
-from onestop.clock_control import publish_clock
 from producers.host import NodeHost
 from producers.profile import AnswerTime, NodeProfile
 from schemas.audit import AuditRecord, record_hash
-from schemas.clock import ClockAction, ClockCommand
 from schemas.enums import Accessibility, Country, Urgency
 from schemas.messages import Request
 from schemas.topics import Topics
 from tests.onestop.audit_builders import worked_scenario
-from tests.support import HubProcess, create_topics, read_until
+from tests.support import HubProcess, create_topics, read_until, start_clock, wait_for_hub
 
 START = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 PARTITIONS = 4
@@ -105,19 +103,10 @@ async def clean(bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Cle
     topics = Topics(namespace, partitions=PARTITIONS)
     workdir = tmp_path_factory.mktemp("audit-verify")
     await create_topics(bootstrap, topics, [Country.PL, Country.LT])
-    await publish_clock(
-        bootstrap,
-        topics,
-        ClockCommand(
-            exercise_id=namespace,
-            action=ClockAction.START,
-            issued_at=datetime.now(UTC),
-            exercise_start=START,
-            speed=3600,
-        ),
-    )
+    await start_clock(bootstrap, topics, START, 3600)
     host = NodeHost(bootstrap, topics, {Country.PL: ANSWERS, Country.LT: REFUSES}, seed=3)
     with HubProcess(bootstrap, topics, workdir) as hub:
+        await wait_for_hub(bootstrap, topics)
         await host.start()
         try:
             for request_id, sender in REQUESTS:

@@ -7,16 +7,21 @@ import asyncio
 from datetime import UTC, datetime
 from pathlib import Path
 
-from onestop.clock_control import publish_clock
 from producers.host import NodeHost
 from producers.profile import AnswerTime, NodeProfile
 from schemas.audit import AuditEvent, AuditRecord, verify_chain
-from schemas.clock import ClockAction, ClockCommand
 from schemas.enums import Accessibility, Country, Urgency
 from schemas.envelope import decode, header_map
 from schemas.messages import Request
 from schemas.topics import Topics
-from tests.support import HubProcess, create_topics, read_all, read_until, wait_for_hub
+from tests.support import (
+    HubProcess,
+    create_topics,
+    read_all,
+    read_until,
+    start_clock,
+    wait_for_hub,
+)
 
 START = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 PROMPT = NodeProfile(
@@ -35,17 +40,7 @@ async def test_request_and_reply_travel_through_the_hub(
 ) -> None:
     topics = Topics(namespace, partitions=4)
     await create_topics(bootstrap, topics, [Country.PL, Country.LT])
-    await publish_clock(
-        bootstrap,
-        topics,
-        ClockCommand(
-            exercise_id=namespace,
-            action=ClockAction.START,
-            issued_at=datetime.now(UTC),
-            exercise_start=START,
-            speed=3600,
-        ),
-    )
+    await start_clock(bootstrap, topics, START, 3600)
     host = NodeHost(bootstrap, topics, {Country.PL: PROMPT, Country.LT: PROMPT}, seed=7)
     with HubProcess(bootstrap, topics, tmp_path) as hub:
         await wait_for_hub(bootstrap, topics)
