@@ -91,7 +91,6 @@ class NodeHost:
         self._consumers: dict[Country, AIOKafkaConsumer] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._trackers: dict[Country, OffsetTracker] = {}
-        self.bad_inbox_records = 0
 
     async def start(self) -> None:
         """Connect, follow the clock, and start answering."""
@@ -174,7 +173,6 @@ class NodeHost:
                     try:
                         message = decode(record.value, record.headers)
                     except EnvelopeError as exc:
-                        self.bad_inbox_records += 1
                         log.warning("%s inbox: unreadable record at %s: %s", node.country, tp, exc)
                         tracker.finished(tp, record.offset)
                         continue

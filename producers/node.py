@@ -87,7 +87,6 @@ class SimulatedNode:
         self.sent: dict[str, SentRequest] = {}
         self.received: dict[str, ReceivedRequest] = {}
         self.inbox_ids: set[str] = set()
-        self.inbox_count = 0
 
     # ---- out -------------------------------------------------------------------------
 
@@ -112,7 +111,6 @@ class SimulatedNode:
                 done()
             return
         self.inbox_ids.add(message.message_id)
-        self.inbox_count += 1
         kind = kind_of(message)
         self.metrics.received.labels(self.country.value, kind.value).inc()
         if kind in OPENING_KINDS and message.recipient is self.country:

@@ -30,7 +30,6 @@ class ClockFeed:
         self.clock = clock
         self._consumer: AIOKafkaConsumer | None = None
         self._task: asyncio.Task[None] | None = None
-        self.applied = 0
         self.position = 0  # offset after the last command read (the topic has one partition)
         self._changed = asyncio.Condition()
 
@@ -75,7 +74,6 @@ class ClockFeed:
                     log.warning("ignoring invalid clock command at %s: %s", record, exc)
                     continue
                 self.clock.apply(command)
-                self.applied += 1
         async with self._changed:
             self._changed.notify_all()
 

@@ -24,8 +24,9 @@ from faust.web import Request as WebRequest
 from faust.web import Response, View
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
-from schemas.clock import ExerciseClock
+from schemas.clock import ExerciseClock, ExerciseSetup
 from schemas.clock_feed import ClockFeed
+from schemas.enums import Channel
 from schemas.envelope import header_map
 from schemas.topics import partition_for
 from streams.auditor import Auditor
@@ -189,6 +190,10 @@ class Hub:
         self._gap_reader: AIOKafkaConsumer | None = None
         self._producer: AIOKafkaProducer | None = None
         self._owned: set[int] = set(range(self.topics.partitions))
+        self._configured_for: tuple[ExerciseSetup | None, frozenset[Channel] | None] = (
+            None,
+            None,
+        )
         self._started = False
         self._clock_unreachable = 2**62
         self.store = TableStore(self.table)
@@ -417,10 +422,15 @@ class Hub:
             self._clock_unreachable = needed
 
     def _configure(self, now: datetime) -> None:
-        """Rules and routing of the running exercise, as of exercise time `now`."""
+        """Rules and routing of the running exercise, as of exercise time `now`
+        (rebuilt only when the exercise or the set of channels down changes)."""
         setup = self.clock.setup
-        self.exchange.routing = routing_for(setup, now, self.settings.routing)
-        self.exchange.rules = (setup.rules if setup else None) or self.settings.rules
+        down = setup.down_at(now) if setup else frozenset()
+        seen_setup, seen_down = self._configured_for
+        if setup is not seen_setup or down != seen_down:
+            self._configured_for = (setup, down)  # holding it keeps the identity check sound
+            self.exchange.routing = routing_for(setup, now, self.settings.routing)
+            self.exchange.rules = (setup.rules if setup else None) or self.settings.rules
 
     async def check_deadlines(self) -> None:
         """Flag the requests whose deadline has passed in exercise time."""

@@ -113,10 +113,10 @@ class Exchange:
             return self._reject(inbound, Rejection("invalid", "not an outbox topic"), now, wall)
         try:
             message = decode(inbound.value, inbound.headers)
-            source = header_map(inbound.headers)["ce_source"]
+            attrs = header_map(inbound.headers)
         except EnvelopeError as exc:
             return self._reject(inbound, Rejection(exc.reason, exc.detail), now, wall)
-        rejection = check_sender(message, party, source) or check_placement(
+        rejection = check_sender(message, party, attrs["ce_source"]) or check_placement(
             inbound.key, inbound.partition, message.request_id, self.topics.partitions
         )
         if rejection:
@@ -128,11 +128,16 @@ class Exchange:
             return self._reject(inbound, served, now, wall, message)
         kind = kind_of(message)
         if kind in OPENING_KINDS or kind in ONE_WAY_KINDS:
-            return self._open(inbound, message, now, wall)
+            return self._open(inbound, message, now, wall, attrs.get("ce_time"))
         return self._answer(inbound, message, now, wall)
 
     def _open(
-        self, inbound: Inbound, message: MessageBase, now: datetime, wall: datetime
+        self,
+        inbound: Inbound,
+        message: MessageBase,
+        now: datetime,
+        wall: datetime,
+        ce_time: str | None,
     ) -> Effects:
         kind = kind_of(message)
         existing = self.store.get(message.request_id)
@@ -192,7 +197,7 @@ class Exchange:
             "handling_code": message.handling_code.value,
             "language": message.language,
             "sent_at": exercise_iso(message.sent_at),
-            "ce_time": header_map(inbound.headers).get("ce_time"),
+            "ce_time": ce_time,
         }
         if decision.fallback_from is not None:
             details["fallback_from"] = decision.fallback_from.value
