@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from pathlib import Path
 from typing import Annotated
 
@@ -61,8 +62,18 @@ def hub(
     run_worker(Hub(settings).app, log_level)
 
 
+class QuietWorker(faust.Worker):
+    """A Faust worker without the terminal spinner. The spinner lowers the root logger
+    to DEBUG so that it can spin on every record, which makes every debug call of Faust
+    and aiokafka on the hot path build a log record that is then thrown away."""
+
+    def on_setup_root_logger(self, logger: logging.Logger, level: int) -> None:
+        self.spinner = None
+        logger.setLevel(level)
+
+
 def run_worker(app: faust.App, log_level: str) -> None:
     """Run a Faust app's worker in the foreground until a signal stops it."""
     asyncio.set_event_loop(asyncio.new_event_loop())
-    worker = faust.Worker(app, loglevel=log_level, quiet=True)
+    worker = QuietWorker(app, loglevel=log_level, quiet=True)
     worker.execute_from_commandline()

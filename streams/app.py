@@ -37,6 +37,7 @@ from streams.metrics import HubMetrics
 from streams.positions import InputPositions, Verdict
 from streams.routing import routing_for
 from streams.settings import HubSettings
+from streams.transport import HubApp
 
 log = logging.getLogger(__name__)
 BATCH_ATTEMPTS = 3
@@ -137,7 +138,7 @@ class Hub:
         self.lock = asyncio.Lock()
         self._index_stale = True
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        self.app = faust.App(
+        self.app = HubApp(
             settings.app_id,
             broker=f"kafka://{settings.bootstrap}",
             store="memory://",
@@ -161,6 +162,8 @@ class Hub:
             table_standby_replicas=0,
             loghandlers=[],
         )
+        self.app.fetch_min_bytes = settings.fetch_min_bytes
+        self.app.fetch_max_wait_ms = round(settings.fetch_max_wait * 1000)
         self.table = RequestTable(
             self.app,
             name="requests",

@@ -26,6 +26,8 @@ class HubSettings:
     batch_size: int = 500
     batch_wait: float = 0.005  # seconds to wait for a batch to fill
     tick: float = 0.2  # seconds between deadline checks
+    fetch_min_bytes: int = 32 * 1024  # the broker answers a fetch once it has this much
+    fetch_max_wait: float = 0.010  # ... or once this many seconds have passed
 
     @property
     def app_id(self) -> str:
