@@ -79,9 +79,13 @@ class AuditRecord(BaseModel):
 
 def record_hash(record: AuditRecord) -> str:
     """SHA-256 over the previous hash and the record's canonical JSON (without `hash`)."""
-    body = record.model_dump(mode="json", exclude={"hash"})
+    return _body_hash(record.model_dump(mode="json", exclude={"hash"}))
+
+
+def _body_hash(body: dict[str, Any]) -> str:
+    """`record_hash` of a record given as its JSON-mode dump without `hash`."""
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256((record.prev_hash + canonical).encode()).hexdigest()
+    return hashlib.sha256((body["prev_hash"] + canonical).encode()).hexdigest()
 
 
 @dataclass
@@ -93,11 +97,18 @@ class ChainHead:
 
     def seal(self, record: AuditRecord) -> AuditRecord:
         """`record` placed at the head of the chain, hashed; the head moves on."""
-        placed = record.model_copy(update={"seq": self.seq, "prev_hash": self.last_hash})
-        sealed = placed.model_copy(update={"hash": record_hash(placed)})
+        return AuditRecord.model_validate_json(self.seal_json(record))
+
+    def seal_json(self, record: AuditRecord) -> bytes:
+        """`seal`, straight to the record's JSON as written to the audit topic (one dump
+        of the record serves both the hash and the wire)."""
+        body = record.model_dump(mode="json", exclude={"hash"})
+        body["seq"] = self.seq
+        body["prev_hash"] = self.last_hash
+        body["hash"] = digest = _body_hash(body)
         self.seq += 1
-        self.last_hash = sealed.hash
-        return sealed
+        self.last_hash = digest
+        return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 @dataclass(frozen=True)

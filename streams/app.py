@@ -493,11 +493,11 @@ class Hub:
                 )
             for record in effects.audit:
                 sealed = await self.auditor.seal(record)
-                self.metrics.observe_audit(sealed)
+                self.metrics.observe_audit(record)
                 futures.append(
                     await send(
                         self.topics.audit,
-                        value=sealed.model_dump_json().encode(),
+                        value=sealed,
                         key=(record.request_id or record.record_id).encode(),
                         partition=record.partition,
                         headers=[("onestop_record_id", record.record_id.encode())],

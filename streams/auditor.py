@@ -44,13 +44,13 @@ class Auditor:
         for partition in partitions:
             self._heads.pop(partition, None)
 
-    async def seal(self, record: AuditRecord) -> AuditRecord:
-        """`record` chained at the head of its partition."""
+    async def seal(self, record: AuditRecord) -> bytes:
+        """`record` chained at the head of its partition, as JSON for the audit topic."""
         head = self._heads.get(record.partition)
         if head is None:
             head = await self._read_head(record.partition)
             self._heads[record.partition] = head
-        return head.seal(record)
+        return head.seal_json(record)
 
     async def _read_head(self, partition: int) -> ChainHead:
         assert self._consumer is not None, "Auditor.start() first"
