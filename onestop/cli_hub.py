@@ -33,6 +33,14 @@ def hub(
         str | None,
         typer.Option(help="Comma-separated parties whose outboxes to read; default: all"),
     ] = None,
+    retention: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            help="Seconds a settled request or one-way message stays in the hub's table, "
+            "so that a message sent again is known as a duplicate; then it is let go",
+        ),
+    ] = 900.0,
 ) -> None:
     """Run a hub worker: validate, route, deliver, time and audit every message."""
     from streams.app import Hub
@@ -54,6 +62,7 @@ def hub(
         web_port=web_port,
         web_host=web_host,
         data_dir=data_dir / namespace,
+        settled_retention=retention,
     )
     try:
         asyncio.run(ensure_topics(address, topics, settings.parties))

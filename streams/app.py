@@ -35,6 +35,7 @@ from streams.exchange import Effects, Exchange, Inbound
 from streams.lifecycle import OpenRequest
 from streams.metrics import HubMetrics
 from streams.positions import InputPositions, Verdict
+from streams.retention import Finished, RetentionQueue
 from streams.routing import routing_for
 from streams.settings import HubSettings
 from streams.transport import HubApp
@@ -135,6 +136,7 @@ class Hub:
         self.metrics = HubMetrics(self.registry)
         self.clock = ExerciseClock()
         self.index = DeadlineIndex()
+        self.retention = RetentionQueue(settings.settled_retention)
         self.lock = asyncio.Lock()
         self._index_stale = True
         settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -443,6 +445,7 @@ class Hub:
             await self._ensure_started()
             if self._index_stale:
                 self._rebuild_index()
+            self._let_go_of_finished()
             now = self.clock.now()
             due = self.index.due(now)
             if not due:
@@ -459,6 +462,12 @@ class Hub:
             await self._write(results)
             written = overlay.flush()
             self._account(results, written, 0.0, 0)
+
+    def _let_go_of_finished(self) -> None:
+        """Remove from the table the finished requests kept past their retention."""
+        for finished in self.retention.expired(time.time()):
+            if finished.partition in self._owned and finished.request_id in self.table:
+                del self.table[finished.request_id]  # a tombstone on the changelog
 
     async def _write(self, results: list[Effects]) -> None:
         """Seal the audit records and send every output; return when all are acknowledged.
@@ -508,10 +517,12 @@ class Hub:
         self, results: list[Effects], written: list[OpenRequest], seconds: float, count: int
     ) -> None:
         # Deadlines first: nothing below may cost a request its place in the index.
+        now_wall = time.time()
         for stored in written:
             if stored.deadline is not None and not stored.overdue:
                 self.index.schedule(stored.request_id, stored.deadline, stored.partition)
-        now_wall = time.time()
+            elif stored.settled or stored.one_way:
+                self.retention.add(stored.request_id, stored.partition, now_wall)
         for effects in results:
             if effects.duplicate:
                 self.metrics.duplicate(effects.kind.value if effects.kind else "unknown")
@@ -537,13 +548,19 @@ class Hub:
                 self.metrics.processing.observe(per_message)
 
     def _rebuild_index(self) -> None:
-        """Rebuild the deadline heap and the gauges from the table (after a rebalance)."""
+        """Rebuild the deadline heap, the retention queue and the gauges from the table
+        (after a restart or a rebalance). Finished requests get their retention anew."""
         entries = []
+        finished = []
+        now_wall = time.time()
         self.metrics.open_requests.clear()
         self.metrics.overdue_requests.clear()
         for key in list(self.store):
             request = self.store[key]
-            if request.one_way or request.settled or request.partition not in self._owned:
+            if request.partition not in self._owned:
+                continue
+            if request.one_way or request.settled:
+                finished.append(Finished(now_wall, request.request_id, request.partition))
                 continue
             self.metrics.open_requests.labels(*_labels(request)).inc()
             if request.overdue:
@@ -553,6 +570,7 @@ class Hub:
                     DueEntry(request.deadline.timestamp(), request.request_id, request.partition)
                 )
         self.index.rebuild(entries)
+        self.retention.rebuild(finished)
         self._index_stale = False
 
     async def measure_lag(self) -> None:
