@@ -127,6 +127,7 @@ def make_inbound(message: MessageBase, topics: Topics, offset: int = 0) -> Inbou
     """`message` encoded as its sender's node would, read from the sender's outbox on the
     partition its request id belongs to."""
     record = encode(message, wall_time=WALL_TIME)
+    assert record.key is not None, "encode keys every record by its request id"
     return Inbound(
         topic=topics.outbox(message.sender),
         partition=partition_for(record.key, topics.partitions),

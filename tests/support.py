@@ -9,6 +9,7 @@ import urllib.request
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Self, TypeAlias
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.structs import ConsumerRecord
@@ -25,7 +26,7 @@ from schemas.envelope import encode
 from schemas.messages import MessageBase
 from schemas.topics import Topics
 
-Record = ConsumerRecord[bytes, bytes]
+Record: TypeAlias = ConsumerRecord[bytes, bytes]
 
 
 class HubProcess(ServiceProcess):
@@ -35,6 +36,14 @@ class HubProcess(ServiceProcess):
         self.web_port = free_port()
         made = hub_process(bootstrap, topics, workdir, web_port=self.web_port, extra=extra)
         super().__init__(made.name, made.argv, made.log_path)
+
+    def start(self) -> Self:
+        """Start it; returns at once (typed as the hub, for its helpers below)."""
+        super().start()
+        return self
+
+    def __enter__(self) -> Self:
+        return self.start()
 
     def metrics(self, wait_seconds: float = 30.0) -> str:
         """The text of /metrics, waiting until the web port answers."""

@@ -50,8 +50,11 @@ async def test_pause_jump_and_speed_steer_a_running_exercise(
     running = asyncio.create_task(runner.run())
     topics = Topics(namespace)
 
-    async def steer(action: ClockAction, **values: float) -> None:
-        await publish_clock(bootstrap, topics, clock_command(namespace, action, **values))
+    async def steer(
+        action: ClockAction, *, speed: float | None = None, jump_seconds: float | None = None
+    ) -> None:
+        command = clock_command(namespace, action, speed=speed, jump_seconds=jump_seconds)
+        await publish_clock(bootstrap, topics, command)
 
     await until(lambda: runner.host is not None and runner.host.clock.exercise_id is not None)
     assert runner.host is not None

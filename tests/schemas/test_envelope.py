@@ -28,7 +28,9 @@ def _replace_header(headers: Headers, name: str, value: bytes) -> Headers:
 
 
 def _request_record_value() -> dict[str, object]:
-    value: dict[str, object] = json.loads(encode(make_message(MessageKind.REQUEST)).value)
+    record = encode(make_message(MessageKind.REQUEST))
+    assert record.value is not None, "encode always gives a value"
+    value: dict[str, object] = json.loads(record.value)
     return value
 
 
@@ -145,6 +147,7 @@ class TestInvalidHeader:
 class TestOversized:
     def test_value_over_the_limit_is_refused_with_its_size(self) -> None:
         record = encode(make_message(MessageKind.REQUEST))
+        assert record.value is not None, "encode always gives a value"
         value = record.value + b" " * (MAX_VALUE_BYTES + 1 - len(record.value))
 
         with pytest.raises(EnvelopeError, match=f"value is {MAX_VALUE_BYTES + 1} bytes") as caught:
@@ -155,6 +158,7 @@ class TestOversized:
     def test_value_exactly_at_the_limit_is_accepted(self) -> None:
         message = make_message(MessageKind.REQUEST)
         record = encode(message)
+        assert record.value is not None, "encode always gives a value"
         value = record.value + b" " * (MAX_VALUE_BYTES - len(record.value))
 
         assert decode(value, record.headers) == message

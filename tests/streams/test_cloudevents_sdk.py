@@ -184,9 +184,11 @@ async def outcome(
                     sent[message.message_id] = record
                     wanted.setdefault(message.recipient, set()).add(message.message_id)
                 for party, ids in wanted.items():
-                    await _read(
-                        bootstrap, topics.inbox(party), lambda rs, ids=ids: ids <= _ids(rs), hub
-                    )
+
+                    def all_in(rs: list[Record], ids: set[str] = ids) -> bool:
+                        return ids <= _ids(rs)
+
+                    await _read(bootstrap, topics.inbox(party), all_in, hub)
         finally:
             await producer.stop()
         for party in (C.PL, C.DE):  # the overdue notices, one to each party

@@ -349,9 +349,9 @@ class Corpus:
             wrong = self.rng.choice(
                 [
                     f"eu.onestop.{other.value}.v1",
-                    f"eu.onestop.{message.kind}.v2",
+                    f"eu.onestop.{kind_of(message)}.v2",
                     "com.example.thing",
-                    f"eu.onestop.{message.kind}",
+                    f"eu.onestop.{kind_of(message)}",
                 ]
             )
             self.add(
@@ -731,12 +731,11 @@ async def outcome(
                 bootstrap, topics.deadletter, lambda rs: len(rs) >= bad_count, WAIT_SECONDS
             )
             for topic, ids in wanted.items():
-                await read_until(
-                    bootstrap,
-                    topic,
-                    lambda rs, ids=ids: ids <= {_header(r, "ce_id") for r in rs},
-                    WAIT_SECONDS,
-                )
+
+                def all_in(rs: list[Record], ids: set[str] = ids) -> bool:
+                    return ids <= {_header(r, "ce_id") for r in rs}
+
+                await read_until(bootstrap, topic, all_in, WAIT_SECONDS)
             await read_until(
                 bootstrap,
                 topics.audit,

@@ -8,9 +8,9 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
-import pytest
 from aiokafka import AIOKafkaProducer
 
 from onestop.statistics import art18_statistics
@@ -21,6 +21,7 @@ from schemas.topics import Topics
 from tests.factories import make_message
 from tests.support import (
     HubProcess,
+    Record,
     audit_records,
     create_topics,
     read_all,
@@ -59,7 +60,7 @@ async def produce(bootstrap: str, topics: Topics, clock_offset: int, ids: list[s
 
 
 async def test_sigkill_mid_stream_loses_nothing_and_counts_once(
-    bootstrap: str, namespace: str, tmp_path: Path, record_property: pytest.RecordProperty
+    bootstrap: str, namespace: str, tmp_path: Path, record_property: Callable[[str, object], None]
 ) -> None:
     topics = Topics(namespace)
     await create_topics(bootstrap, topics, [c for pair in PAIRS for c in pair])
@@ -83,14 +84,15 @@ async def test_sigkill_mid_stream_loses_nothing_and_counts_once(
         inboxes = {topics.inbox(c) for pair in PAIRS for c in pair}
         delivered: Counter[str] = Counter()
         for inbox in sorted(inboxes):
-            for record in await read_until(
-                bootstrap,
-                inbox,
-                lambda rs, inbox=inbox: len({header_map(r.headers)["ce_id"] for r in rs})
-                >= sum(1 for i, p in zip(ids, itertools.cycle(PAIRS), strict=False)
-                       if topics.inbox(p[1]) == inbox),
-                wait_seconds=120,
-            ):  # fmt: skip
+
+            def all_in(rs: list[Record], inbox: str = inbox) -> bool:
+                return len({header_map(r.headers)["ce_id"] for r in rs}) >= sum(
+                    1
+                    for i, p in zip(ids, itertools.cycle(PAIRS), strict=False)
+                    if topics.inbox(p[1]) == inbox
+                )
+
+            for record in await read_until(bootstrap, inbox, all_in, wait_seconds=120):
                 delivered[header_map(record.headers)["ce_id"]] += 1
         raw = await read_until(
             bootstrap,

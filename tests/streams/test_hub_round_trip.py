@@ -292,7 +292,8 @@ async def outcome(
 
 
 def _audit_id(record: Record) -> str:
-    return dict(record.headers).get("onestop_record_id", b"").decode()
+    record_id: bytes = dict(record.headers).get("onestop_record_id", b"")
+    return record_id.decode()
 
 
 def _expects_deadline(case: Case) -> bool:
