@@ -60,5 +60,5 @@ async def test_finished_requests_are_let_go_open_ones_kept(
         assert header_map(dead[0].headers)[DLQ_REASON] == "unknown_request"
 
     audit = audit_records(await read_until(bootstrap, topics.audit, lambda rs: len(rs) >= 9))
-    delivered = [r.message_id for r in audit if r.event is AuditEvent.DELIVERED]
+    delivered = [str(r.message_id) for r in audit if r.event is AuditEvent.DELIVERED]
     assert sorted(delivered) == ["r-answered", "r-answered.reply", "r-open", "s-info"]
