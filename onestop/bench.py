@@ -232,6 +232,14 @@ class BenchReport:
     hub: LoadResult
     hub_half: LoadResult
     capacity: CapacityReport
+    hub_cpu_seconds: float | None = None  # hub process, during the half-max-rate run
+
+    @property
+    def hub_cpu_us_per_message(self) -> float | None:
+        """Hub CPU (all threads) per delivered message at half its max rate, in us."""
+        if self.hub_cpu_seconds is None or not self.hub_half.delivered:
+            return None
+        return self.hub_cpu_seconds / self.hub_half.delivered * 1e6
 
     @property
     def ratio(self) -> float:
@@ -254,6 +262,7 @@ class BenchReport:
             "raw_passthrough": self.raw.as_json(),
             "hub": self.hub.as_json(),
             "hub_at_half_max": self.hub_half.as_json(),
+            "hub_cpu_us_per_message_at_half_max": self.hub_cpu_us_per_message,
             "hub_vs_raw": self.ratio,
             "capacity": self.capacity.as_json(),
             "targets": {"hub_vs_raw": TARGET_RATIO, "p99_ms_at_half_max": TARGET_P99_MS},
@@ -319,7 +328,10 @@ def run_bench(
         asyncio.run(ensure_topics(bootstrap, hub_topics, tuple(Country)))
         say(f"(b) hub, namespace {hub_topics.namespace}: searching the max rate")
 
+        cpu_at_half: list[float | None] = []
+
         def half_of(result: LoadResult) -> LoadSettings:
+            cpu_at_half.append(hub.cpu_seconds())
             return replace(base, rate=max((result.max_rate or 2.0) / 2, 1.0))
 
         with hub_process(bootstrap, hub_topics, work, parties=load_nodes(base.nodes)) as hub:
@@ -334,6 +346,9 @@ def run_bench(
                     next_settings=half_of,
                 )
             )
+            cpu_at_end = hub.cpu_seconds()
+        started = cpu_at_half[0] if cpu_at_half else None
+        hub_cpu = cpu_at_end - started if cpu_at_end is not None and started is not None else None
         asyncio.run(delete_namespace_topics(bootstrap, hub_topics.namespace))
         say(f"(b) hub sustains {hub_max.max_rate:.0f} msg/s")
         say("(c, d) memory per open request and deadline lookup cost")
@@ -345,6 +360,7 @@ def run_bench(
         hub=hub_max,
         hub_half=hub_half,
         capacity=capacity,
+        hub_cpu_seconds=hub_cpu,
     )
 
 
@@ -382,6 +398,8 @@ Columns:
   Target: **>= 50 %**.
 - **p50 / p99 / p99.9 @ rate**: end-to-end latency through the hub (ms) in a run at half
   the hub's max rate. Target: **p99 <= 50 ms**.
+- **hub CPU us/msg**: CPU time of the hub process (all its threads, user + system) per
+  delivered message during that run: steadier than the max rates on a shared machine.
 - **B/open req**: resident memory per open request in the hub's table (JSON bytes keyed by
   request id, as `streams.app.TableStore` keeps them) + its deadline index entry, measured
   over 1,000,000 requests.
@@ -397,6 +415,7 @@ BENCHMARK_COLUMNS: Final = (
     "hub max msg/s",
     "hub/raw",
     "p50 / p99 / p99.9 ms @ rate",
+    "hub CPU us/msg",
     "B/open req (table + index)",
     "due() 1k / 1M us",
     "targets",
@@ -427,6 +446,7 @@ def benchmark_row(report: BenchReport) -> str:
         f"{report.ratio:.1%}",
         f"{latency['p50']:.1f} / {latency['p99']:.1f} / {latency['p99_9']:.1f} "
         f"@ {report.hub_half.offered_rate:.0f}/s",
+        f"{cpu:.0f}" if (cpu := report.hub_cpu_us_per_message) is not None else "-",
         f"{memory.table_bytes_per_request:.0f} + {memory.index_bytes_per_request:.0f}",
         due,
         targets,

@@ -45,6 +45,18 @@ class ServiceProcess:
         )
         return self
 
+    def cpu_seconds(self) -> float | None:
+        """User and system CPU seconds the process has used so far, all its threads
+        (from /proc, so Linux only); None when it is not running or not on Linux."""
+        if self.process is None or self.process.poll() is not None:
+            return None
+        try:
+            stat = Path(f"/proc/{self.process.pid}/stat").read_text()
+        except OSError:
+            return None
+        fields = stat.rsplit(")", 1)[1].split()  # after "pid (comm)": state is fields[0]
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def exit_code(self) -> int | None:
         """The exit code once it has ended, else None."""
         return self.process.poll() if self.process is not None else None
