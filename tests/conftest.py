@@ -34,3 +34,11 @@ def bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def namespace() -> str:
     """A unique prefix for the topic and group names of one test (e.g. ``t1a2b3c4d5e``)."""
     return "t" + uuid.uuid4().hex[:10]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that uses the broker `kafka`, so `pytest -m "not kafka"` runs the
+    ones that need none."""
+    for item in items:
+        if "bootstrap" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.kafka)
