@@ -131,29 +131,24 @@ def export(
     typer.echo(f"wrote {lines} records of {trail.source} to {file}")
 
 
+def _compact_table(title: str) -> Table:
+    """A rich table of figures, title on the left, no outer border (fits 80 columns)."""
+    return Table(
+        title=title, title_justify="left", box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False
+    )
+
+
 def _statistics_tables(stats: Art18Statistics) -> list[Table]:
     """The Art. 18 figures as rich tables that fit 80 columns."""
     parties = [*stats.countries, stats.totals]
-    exchanged = Table(
-        title=f"Art. 18 requests, as of {stats.as_of or '-'} (exercise time)",
-        title_justify="left",
-        box=box.SIMPLE_HEAD,
-        show_edge=False,
-        pad_edge=False,
-    )
+    exchanged = _compact_table(f"Art. 18 requests, as of {stats.as_of or '-'} (exercise time)")
     exchanged.add_column("party")
     for header in (
         "sent", "received\nurgent", "received\nnon-urg.", "received", "answered\nurgent",
         "answered\nnon-urg.", "answered",
     ):  # fmt: skip
         exchanged.add_column(header, justify="right")
-    refused = Table(
-        title="refusals and judicial authorisation (requested party)",
-        title_justify="left",
-        box=box.SIMPLE_HEAD,
-        show_edge=False,
-        pad_edge=False,
-    )
+    refused = _compact_table("refusals and judicial authorisation (requested party)")
     refused.add_column("party")
     for header in ("refused", "judicial\ndelays", "limit exceeded\n(judicial)"):
         refused.add_column(header, justify="right")
@@ -177,13 +172,7 @@ def _statistics_tables(stats: Art18Statistics) -> list[Table]:
             str(figures.time_limits_exceeded_judicial),
             style=style,
         )
-    by_requester = Table(
-        title="received / answered by requesting country",
-        title_justify="left",
-        box=box.SIMPLE_HEAD,
-        show_edge=False,
-        pad_edge=False,
-    )
+    by_requester = _compact_table("received / answered by requesting country")
     by_requester.add_column("requested")
     by_requester.add_column("requesting")
     for header in ("received\nurgent", "received\nnon-urg.", "answered\nurgent",
@@ -200,13 +189,7 @@ def _statistics_tables(stats: Art18Statistics) -> list[Table]:
                 str(answered.urgent),
                 str(answered.non_urgent),
             )
-    grounds = Table(
-        title="refusals by ground",
-        title_justify="left",
-        box=box.SIMPLE_HEAD,
-        show_edge=False,
-        pad_edge=False,
-    )
+    grounds = _compact_table("refusals by ground")
     grounds.add_column("requested")
     grounds.add_column("ground")
     grounds.add_column("refusals", justify="right")
