@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 
 import pytest
 
@@ -42,3 +42,19 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "bootstrap" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.kafka)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """When a test fails, its report ends with the logs of the services it ran (the
+    `*.log` files in its temporary directory), so a failure in CI can be read."""
+    report = yield
+    if report.failed:
+        tmp_path = getattr(item, "funcargs", {}).get("tmp_path")
+        if tmp_path is not None:
+            for log_file in sorted(tmp_path.rglob("*.log")):
+                lines = log_file.read_text(errors="replace").splitlines()
+                report.sections.append((f"log {log_file.name}", "\n".join(lines[-200:])))
+    return report

@@ -66,7 +66,7 @@ async def test_sigkill_mid_stream_loses_nothing_and_counts_once(
     await create_topics(bootstrap, topics, [c for pair in PAIRS for c in pair])
     offset = await start_clock(bootstrap, topics, make_message(MessageKind.REQUEST).sent_at, 1)
     ids = [f"crash-{n:05d}" for n in range(REQUESTS)]
-    first = HubProcess(bootstrap, topics, tmp_path).start()
+    first = HubProcess(bootstrap, topics, tmp_path, "--log-level", "info").start()
     try:
         await wait_for_hub(bootstrap, topics)
         sending = asyncio.create_task(produce(bootstrap, topics, offset, ids))
@@ -79,7 +79,7 @@ async def test_sigkill_mid_stream_loses_nothing_and_counts_once(
         first.kill()
     finally:
         first.stop()
-    with HubProcess(bootstrap, topics, tmp_path) as second:
+    with HubProcess(bootstrap, topics, tmp_path, "--log-level", "info") as second:
         await sending
         inboxes = {topics.inbox(c) for pair in PAIRS for c in pair}
         delivered: Counter[str] = Counter()
