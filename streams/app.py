@@ -43,6 +43,7 @@ from streams.transport import HubApp
 log = logging.getLogger(__name__)
 BATCH_ATTEMPTS = 3
 EXIT_BATCH_FAILED = 70  # EX_SOFTWARE
+GAP_READ_ATTEMPTS = 15  # empty reads of 2 s each before a gap counts as unreadable
 
 
 class RequestTable(faust.Table[str, bytes]):
@@ -243,12 +244,12 @@ class Hub:
                 hub.auditor.forget(set(range(hub.topics.partitions)))
                 hub.mark_index_stale()
 
-        @self.app.timer(interval=5.0, name="consumer-lag")  # type: ignore[untyped-decorator]
-        async def consumer_lag() -> None:
+        @self.app.timer(interval=self.settings.watch_interval, name="inputs")  # type: ignore[untyped-decorator]
+        async def inputs() -> None:
             try:
-                await hub.measure_lag()
-            except Exception:  # a partition revoked mid-measurement: next time
-                log.warning("consumer lag not measured", exc_info=True)
+                await hub.watch_inputs()
+            except Exception:  # a partition revoked mid-way, a broker hiccup: next time
+                log.warning("input partitions not watched", exc_info=True)
 
         registry = self.registry
 
@@ -312,9 +313,7 @@ class Hub:
                 return
             except Exception:
                 log.exception("batch of %d failed (attempt %d)", len(events), attempt)
-                self.auditor.forget(set(range(self.topics.partitions)))
-                self.positions.next_offset.clear()  # reloaded from the table
-                self._positions_checked.clear()
+                self._forget_progress()
                 await asyncio.sleep(0.5 * attempt)
         log.critical("giving up on a batch; exiting so that it is redelivered after restart")
         logging.shutdown()
@@ -325,27 +324,49 @@ class Hub:
         async with self.lock:
             await self._ensure_started()
             started = time.perf_counter()
-            await self._catch_up_clock(events)
-            wall = datetime.now(UTC)
-            results: list[Effects] = []
-            processed: list[Inbound] = []
-            overlay = Overlay(self.store)
-            self.exchange.store = overlay
-            try:
-                for event in events:
-                    for inbound in await self._in_order(event.message):
-                        now = self.clock.at(inbound.timestamp)
-                        self._configure(now)
-                        results.append(self.exchange.receive(inbound, now, wall))
-                        processed.append(inbound)
-            finally:
-                self.exchange.store = self.store
-            await self._write(results)
-            written = overlay.flush()
-            last = {position_key(i.topic, i.partition): i.offset + 1 for i in processed}
-            for key, next_offset in last.items():
-                self.position_table[key] = str(next_offset).encode()
-            self._account(results, written, time.perf_counter() - started, len(events))
+            inbounds: list[Inbound] = []
+            for event in events:
+                inbounds.extend(await self._in_order(event.message))
+            await self._process(inbounds, started, len(events))
+
+    async def _process(self, inbounds: list[Inbound], started: float, count: int) -> None:
+        """Decide on `inbounds` (in order), write every output and wait for the broker's
+        acknowledgements, then store the new state and input positions."""
+        await self._catch_up_clock(inbounds)
+        wall = datetime.now(UTC)
+        results: list[Effects] = []
+        overlay = Overlay(self.store)
+        self.exchange.store = overlay
+        try:
+            for inbound in inbounds:
+                now = self.clock.at(inbound.timestamp)
+                self._configure(now)
+                results.append(self.exchange.receive(inbound, now, wall))
+        finally:
+            self.exchange.store = self.store
+        await self._write(results)
+        written = overlay.flush()
+        last = {position_key(i.topic, i.partition): i.offset + 1 for i in inbounds}
+        for key, next_offset in last.items():
+            self.position_table[key] = str(next_offset).encode()
+        self._account(results, written, time.perf_counter() - started, count)
+
+    def _forget_progress(self) -> None:
+        """After a failed write: chain heads and input positions are read again."""
+        self.auditor.forget(set(range(self.topics.partitions)))
+        self.positions.next_offset.clear()  # reloaded from the table
+        self._positions_checked.clear()
+
+    def _load_position(self, topic: str, partition: int) -> None:
+        """After start-up or a rebalance: the table may know better than memory."""
+        key = (topic, partition)
+        if key in self._positions_checked:
+            return
+        stored = self.position_table.get(position_key(topic, partition))
+        known = [int(v) for v in (stored, self.positions.next_offset.get(key)) if v]
+        if known:
+            self.positions.next_offset[key] = max(known)
+        self._positions_checked.add(key)
 
     async def _in_order(self, message: Any) -> list[Inbound]:
         """The records to process for `message`, in order: none when it was processed
@@ -353,13 +374,7 @@ class Hub:
         after a gap; otherwise just itself."""
         topic, partition, offset = message.topic, message.partition, message.offset
         key = (topic, partition)
-        if key not in self._positions_checked:
-            # After start-up or a rebalance: the table may know better than memory.
-            stored = self.position_table.get(position_key(topic, partition))
-            known = [int(v) for v in (stored, self.positions.next_offset.get(key)) if v]
-            if known:
-                self.positions.next_offset[key] = max(known)
-            self._positions_checked.add(key)
+        self._load_position(topic, partition)
         verdict = self.positions.judge(topic, partition, offset)
         if verdict is Verdict.ALREADY_DONE:
             self.metrics.duplicate("redelivered")
@@ -375,6 +390,7 @@ class Hub:
                 offset - 1,
             )
             inbounds = await self._read_gap(topic, partition, start, offset)
+            self.metrics.read_back.labels("skipped").inc(len(inbounds))
         inbounds.append(_inbound(message))
         for inbound in inbounds:
             self.positions.advance(topic, partition, inbound.offset)
@@ -382,21 +398,21 @@ class Hub:
 
     async def _read_gap(self, topic: str, partition: int, start: int, end: int) -> list[Inbound]:
         """Records [start, end) of one partition, read straight from Kafka."""
-        if self._gap_reader is None:
-            self._gap_reader = AIOKafkaConsumer(
-                bootstrap_servers=self.settings.bootstrap,
-                enable_auto_commit=False,
-                auto_offset_reset="earliest",  # records past retention: read what is left
-            )
-            await self._gap_reader.start()
+        reader = await self._reader()
         tp = TopicPartition(topic, partition)
-        self._gap_reader.assign([tp])
-        self._gap_reader.seek(tp, start)
+        reader.assign([tp])
+        reader.seek(tp, start)
         records: list[Inbound] = []
+        empty_reads = 0
         while not records or records[-1].offset < end - 1:
-            batch = await self._gap_reader.getmany(tp, timeout_ms=5000)
+            batch = await reader.getmany(tp, timeout_ms=2000)
             if not batch:
-                raise GapError(f"{topic}[{partition}]: could not read offsets {start}..{end - 1}")
+                empty_reads += 1  # a busy broker, or a reader still finding the leader
+                if empty_reads >= GAP_READ_ATTEMPTS:
+                    raise GapError(
+                        f"{topic}[{partition}]: could not read offsets {start}..{end - 1}"
+                    )
+                continue
             records.extend(
                 Inbound(
                     topic=r.topic,
@@ -412,11 +428,36 @@ class Hub:
             )
         return records
 
-    async def _catch_up_clock(self, events: Sequence[faust.EventT[bytes]]) -> None:
+    async def _reader(self) -> AIOKafkaConsumer:
+        """The hub's own reader of input partitions: records read back, and where the
+        hub's consumer group starts. It assigns partitions itself and never commits, so
+        it stays out of the group."""
+        if self._gap_reader is None:
+            reader = AIOKafkaConsumer(
+                bootstrap_servers=self.settings.bootstrap,
+                group_id=self.settings.app_id,
+                enable_auto_commit=False,
+                auto_offset_reset="earliest",  # records past retention: read what is left
+            )
+            await reader.start()
+            self._gap_reader = reader
+        return self._gap_reader
+
+    async def _group_start(self, topic: str, partition: int) -> int:
+        """Where the hub's consumer group starts reading a partition: its committed offset,
+        else the partition's first offset (the consumer resets to the earliest)."""
+        reader = await self._reader()
+        tp = TopicPartition(topic, partition)
+        committed = await reader.committed(tp)
+        if committed is not None and committed >= 0:
+            return int(committed)
+        return int((await reader.beginning_offsets([tp]))[tp])
+
+    async def _catch_up_clock(self, inbounds: Sequence[Inbound]) -> None:
         """Apply every clock command the senders had seen before timing their messages."""
         needed = 0
-        for event in events:
-            for name, value in _header_pairs(event.message.headers):
+        for inbound in inbounds:
+            for name, value in inbound.headers:
                 if name == "ce_clockoffset" and value.isdigit():
                     needed = max(needed, int(value))
         # A sender may claim an offset that never comes: wait for it once, not every batch.
@@ -573,22 +614,66 @@ class Hub:
         self.retention.rebuild(finished)
         self._index_stale = False
 
-    async def measure_lag(self) -> None:
-        """Consumer lag per input topic, from the consumer's positions and high-water marks."""
+    async def watch_inputs(self) -> None:
+        """Measure the consumer lag per input topic, then process the stalled records:
+        those the consumer took from Kafka long ago that never reached the agent."""
         if self.app.rebalancing:
             return
         consumer = self.app.consumer
+        consumed: dict[tuple[str, int], int] = {}
         totals: dict[str, int] = {}
         for tp in consumer.assignment():
             if tp.topic not in self._outbox_names:
                 continue
             position = await consumer.position(tp)
-            highwater = consumer.highwater(tp)
-            if position is None or highwater is None:
+            if position is None:
                 continue
-            totals[tp.topic] = totals.get(tp.topic, 0) + max(highwater - position, 0)
+            consumed[(tp.topic, tp.partition)] = position
+            highwater = consumer.highwater(tp)
+            if highwater is not None:
+                totals[tp.topic] = totals.get(tp.topic, 0) + max(highwater - position, 0)
         for topic, lag in totals.items():
             self.metrics.consumer_lag.labels(topic).set(lag)
+        await self.process_stalled(consumed)
+
+    async def process_stalled(self, consumed: dict[tuple[str, int], int]) -> None:
+        """Read back and process the records of every stalled input partition (see
+        `streams.positions`); `consumed` is the consumer's position per partition."""
+        async with self.lock:
+            if self.app.rebalancing:
+                return
+            await self._ensure_started()
+            for (topic, partition), position in consumed.items():
+                self._load_position(topic, partition)
+                if position > 0 and (topic, partition) not in self.positions.next_offset:
+                    # Nothing processed here yet: the agent's first record is the group's.
+                    self.positions.next_offset[(topic, partition)] = await self._group_start(
+                        topic, partition
+                    )
+            stalls = self.positions.stalled(
+                consumed, time.monotonic(), self.settings.stall_patience
+            )
+            for stall in stalls:
+                log.warning(
+                    "%s[%d]: records %d..%d were taken from Kafka but never processed; "
+                    "reading them",
+                    stall.topic,
+                    stall.partition,
+                    stall.start,
+                    stall.end - 1,
+                )
+                started = time.perf_counter()
+                try:
+                    inbounds = await self._read_gap(
+                        stall.topic, stall.partition, stall.start, stall.end
+                    )
+                    for inbound in inbounds:
+                        self.positions.advance(inbound.topic, inbound.partition, inbound.offset)
+                    self.metrics.read_back.labels("stalled").inc(len(inbounds))
+                    await self._process(inbounds, started, len(inbounds))
+                except Exception:
+                    self._forget_progress()
+                    raise
 
     @property
     def _outbox_names(self) -> set[str]:

@@ -76,6 +76,16 @@ class HubMetrics:
             registry=registry,
         )
 
+        self.read_back = Counter(
+            "onestop_hub_read_back_total",
+            "Input records the hub read back from Kafka itself because its consumer skipped "
+            "them (reason=skipped) or took them but never delivered them (reason=stalled)",
+            ["reason"],
+            registry=registry,
+        )
+        for reason in ("skipped", "stalled"):
+            self.read_back.labels(reason)  # both series exist from the start, at 0
+
     def observe_audit(self, record: AuditRecord) -> None:
         """Count what an audit record says happened (the audit trail is the one source)."""
         channel = record.channel.value if record.channel else "none"

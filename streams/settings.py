@@ -29,6 +29,8 @@ class HubSettings:
     settled_retention: float = 900.0  # seconds a finished request stays for deduplication
     fetch_min_bytes: int = 32 * 1024  # the broker answers a fetch once it has this much
     fetch_max_wait: float = 0.010  # ... or once this many seconds have passed
+    watch_interval: float = 5.0  # seconds between looks at the input partitions (lag, stalls)
+    stall_patience: float = 10.0  # seconds records taken from Kafka may wait for the agent
 
     @property
     def app_id(self) -> str:

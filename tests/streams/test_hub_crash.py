@@ -102,6 +102,11 @@ async def test_sigkill_mid_stream_loses_nothing_and_counts_once(
             wait_seconds=120,
         )  # fmt: skip
         assert second.process is not None and second.process.poll() is None, second.log()
+        read_back = {
+            line.split('"')[1]: float(line.rsplit(" ", 1)[1])
+            for line in second.metrics().splitlines()
+            if line.startswith("onestop_hub_read_back_total{")
+        }
 
     assert set(delivered) == set(ids)
     records = audit_records(raw) + audit_records(
@@ -122,7 +127,9 @@ async def test_sigkill_mid_stream_loses_nothing_and_counts_once(
     duplicate_audit = len(records) - len(by_id)
     record_property("duplicate_deliveries", duplicate_deliveries)
     record_property("duplicate_audit_records", duplicate_audit)
+    record_property("read_back", read_back)
     print(
         f"\nSIGKILL mid-stream: {REQUESTS} requests, {duplicate_deliveries} duplicate "
-        f"deliveries and {duplicate_audit} duplicate audit records, all recognised by id"
+        f"deliveries and {duplicate_audit} duplicate audit records, all recognised by id; "
+        f"records the restarted hub read back itself: {read_back}"
     )
