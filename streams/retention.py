@@ -11,11 +11,10 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
-@dataclass(frozen=True, slots=True)
-class Finished:
+class Finished(NamedTuple):
     """A request that finished at wall time `since` (epoch seconds)."""
 
     since: float
@@ -24,29 +23,30 @@ class Finished:
 
 
 class RetentionQueue:
-    """Finished requests in the order they finished."""
+    """Finished requests in the order they finished, kept as plain tuples that Python's
+    garbage collector stops tracking (as in `streams.deadline_index`)."""
 
     def __init__(self, seconds: float) -> None:
         if seconds < 0:
             raise ValueError(f"retention must be zero or more seconds, not {seconds}")
         self.seconds = seconds
-        self._queue: deque[Finished] = deque()
+        self._queue: deque[tuple[float, str, int]] = deque()
 
     def __len__(self) -> int:
         return len(self._queue)
 
     def add(self, request_id: str, partition: int, since: float) -> None:
         """`request_id` finished at wall time `since`."""
-        self._queue.append(Finished(since, request_id, partition))
+        self._queue.append((since, request_id, partition))
 
     def expired(self, now: float) -> list[Finished]:
         """Take out the requests finished at least `seconds` before wall time `now`."""
         cutoff = now - self.seconds
         taken: list[Finished] = []
-        while self._queue and self._queue[0].since <= cutoff:
-            taken.append(self._queue.popleft())
+        while self._queue and self._queue[0][0] <= cutoff:
+            taken.append(Finished(*self._queue.popleft()))
         return taken
 
     def rebuild(self, entries: Iterable[Finished]) -> None:
         """Replace the queue with `entries` (after a restart or a rebalance)."""
-        self._queue = deque(sorted(entries, key=lambda entry: entry.since))
+        self._queue = deque(sorted((e.since, e.request_id, e.partition) for e in entries))

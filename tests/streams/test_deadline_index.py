@@ -3,6 +3,7 @@ per due entry, whatever the number of requests still running."""
 
 from __future__ import annotations
 
+import gc
 import heapq
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -121,3 +122,16 @@ class TestNextDeadlineAndRebuild:
 
         assert index.due(NOW) == []
         assert index.next_deadline() == (NOW + SECOND).timestamp()
+
+
+def test_a_large_index_adds_nothing_for_the_garbage_collector_to_scan() -> None:
+    index = DeadlineIndex()
+    gc.collect()
+    before = len(gc.get_objects())
+    for n in range(10_000):
+        index.schedule(f"PL-REQ-{n}", NOW + n * SECOND, n % 4)
+    gc.collect()
+    assert len(gc.get_objects()) - before < 100
+    assert index.due(NOW + 2 * SECOND) == [
+        DueEntry((NOW + n * SECOND).timestamp(), f"PL-REQ-{n}", n % 4) for n in range(3)
+    ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 import pytest
 
 from streams.retention import Finished, RetentionQueue
@@ -33,3 +35,14 @@ def test_rebuild_orders_by_finish_time() -> None:
     queue.add("stale", 0, since=0.0)
     queue.rebuild([Finished(50.0, "late", 1), Finished(20.0, "early", 0)])
     assert [f.request_id for f in queue.expired(now=100.0)] == ["early", "late"]
+
+
+def test_a_long_queue_adds_nothing_for_the_garbage_collector_to_scan() -> None:
+    queue = RetentionQueue(seconds=60)
+    gc.collect()
+    before = len(gc.get_objects())
+    for n in range(10_000):
+        queue.add(f"PL-REQ-{n}", n % 4, since=float(n))
+    gc.collect()
+    assert len(gc.get_objects()) - before < 100
+    assert queue.expired(now=61.0) == [Finished(0.0, "PL-REQ-0", 0), Finished(1.0, "PL-REQ-1", 1)]
