@@ -87,6 +87,7 @@ class QuietWorker(faust.Worker):
         of the garbage collector's sight. A full collection then looks only at what came
         after, a pause of about 15 ms instead of over 100 ms in the middle of a batch."""
         await super().on_startup_finished()
+        gc.collect()
         gc.freeze()
 
 
