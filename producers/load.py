@@ -698,7 +698,7 @@ class LoadGenerator:
         choose = KindChooser(mix, rng)
         plan = offsets if offsets is not None else arrival_offsets(rate, duration, poisson, rng)
         # What exists now outlives the run: keep full collections, each a pause of the
-        # sender and the inbox reader, from scanning it again and again.
+        # sender and the inbox reader, from scanning it again and again (until the end).
         gc.collect()
         gc.freeze()
         loop = asyncio.get_running_loop()
@@ -717,6 +717,7 @@ class LoadGenerator:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(run.settled.wait(), deadline - loop.time())
         finally:
+            gc.unfreeze()
             if run.at_window_end is None:
                 window.cancel()
                 run.close_window()

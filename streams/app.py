@@ -6,6 +6,8 @@ records, writes every output and waits for the broker's acknowledgement, and onl
 stores the new request state. A crash at any point therefore loses nothing: the input is
 redelivered, the same outputs (same ids) are written again, and downstream readers
 recognise them. A timer finds due deadlines in a heap and flags them the same way.
+Another watches the input partitions: records the consumer took from Kafka that never
+reached the agent are read back and processed (see `streams.positions`).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Any, cast
 
 import faust
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 from faust.web import Request as WebRequest
 from faust.web import Response, View
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
@@ -43,7 +46,8 @@ from streams.transport import HubApp
 log = logging.getLogger(__name__)
 BATCH_ATTEMPTS = 3
 EXIT_BATCH_FAILED = 70  # EX_SOFTWARE
-GAP_READ_ATTEMPTS = 15  # empty reads of 2 s each before a gap counts as unreadable
+GAP_READ_ATTEMPTS = 8  # empty reads of 2 s each before a gap counts as unreadable (below
+# the 20 s rebalance timeout: the hub's lock is held meanwhile)
 
 
 class RequestTable(faust.Table[str, bytes]):
@@ -194,6 +198,7 @@ class Hub:
         self.positions = InputPositions()
         self._positions_checked: set[tuple[str, int]] = set()
         self._gap_reader: AIOKafkaConsumer | None = None
+        self._read_back = 0  # records of the batch in hand read back after a gap
         self._producer: AIOKafkaProducer | None = None
         self._owned: set[int] = set(range(self.topics.partitions))
         self._configured_for: tuple[ExerciseSetup | None, frozenset[Channel] | None] = (
@@ -271,6 +276,7 @@ class Hub:
         revoked: set[Any] = kwargs.get("revoked") or (args[0] if args else set())
         self.auditor.forget({tp.partition for tp in revoked})
         self._positions_checked.clear()
+        self.positions.restart_watch()
         self._index_stale = True
 
     def _on_assigned(self, sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
@@ -325,9 +331,11 @@ class Hub:
             await self._ensure_started()
             started = time.perf_counter()
             inbounds: list[Inbound] = []
+            self._read_back = 0
             for event in events:
                 inbounds.extend(await self._in_order(event.message))
             await self._process(inbounds, started, len(events))
+            self.metrics.read_back.labels("skipped").inc(self._read_back)
 
     async def _process(self, inbounds: list[Inbound], started: float, count: int) -> None:
         """Decide on `inbounds` (in order), write every output and wait for the broker's
@@ -352,9 +360,10 @@ class Hub:
         self._account(results, written, time.perf_counter() - started, count)
 
     def _forget_progress(self) -> None:
-        """After a failed write: chain heads and input positions are read again."""
+        """After a failure mid-way: chain heads and input positions are read again."""
         self.auditor.forget(set(range(self.topics.partitions)))
         self.positions.next_offset.clear()  # reloaded from the table
+        self.positions.restart_watch()
         self._positions_checked.clear()
 
     def _load_position(self, topic: str, partition: int) -> None:
@@ -390,7 +399,7 @@ class Hub:
                 offset - 1,
             )
             inbounds = await self._read_gap(topic, partition, start, offset)
-            self.metrics.read_back.labels("skipped").inc(len(inbounds))
+            self._read_back += len(inbounds)
         inbounds.append(_inbound(message))
         for inbound in inbounds:
             self.positions.advance(topic, partition, inbound.offset)
@@ -404,7 +413,9 @@ class Hub:
         reader.seek(tp, start)
         records: list[Inbound] = []
         empty_reads = 0
-        while not records or records[-1].offset < end - 1:
+        # By position, not by the last record: a reset past records gone from the log, or
+        # a hole left by compaction, moves the position on without a record at `end - 1`.
+        while await reader.position(tp) < end:
             batch = await reader.getmany(tp, timeout_ms=2000)
             if not batch:
                 empty_reads += 1  # a busy broker, or a reader still finding the leader
@@ -429,13 +440,11 @@ class Hub:
         return records
 
     async def _reader(self) -> AIOKafkaConsumer:
-        """The hub's own reader of input partitions: records read back, and where the
-        hub's consumer group starts. It assigns partitions itself and never commits, so
-        it stays out of the group."""
+        """The hub's own reader of input partitions (records read back), outside any
+        consumer group."""
         if self._gap_reader is None:
             reader = AIOKafkaConsumer(
                 bootstrap_servers=self.settings.bootstrap,
-                group_id=self.settings.app_id,
                 enable_auto_commit=False,
                 auto_offset_reset="earliest",  # records past retention: read what is left
             )
@@ -443,15 +452,25 @@ class Hub:
             self._gap_reader = reader
         return self._gap_reader
 
-    async def _group_start(self, topic: str, partition: int) -> int:
-        """Where the hub's consumer group starts reading a partition: its committed offset,
-        else the partition's first offset (the consumer resets to the earliest)."""
-        reader = await self._reader()
-        tp = TopicPartition(topic, partition)
-        committed = await reader.committed(tp)
-        if committed is not None and committed >= 0:
-            return int(committed)
-        return int((await reader.beginning_offsets([tp]))[tp])
+    async def _group_starts(self, keys: list[tuple[str, int]]) -> dict[tuple[str, int], int]:
+        """Where the hub's consumer group starts reading these partitions: the committed
+        offset, or the partition's first offset when there is none or it is gone from the
+        log (the consumer then resets to the earliest)."""
+        tps = [TopicPartition(topic, partition) for topic, partition in keys]
+        admin = AIOKafkaAdminClient(bootstrap_servers=self.settings.bootstrap)
+        await admin.start()
+        try:
+            committed = await admin.list_consumer_group_offsets(
+                self.settings.app_id, partitions=tps
+            )
+        finally:
+            await admin.close()
+        beginnings = await (await self._reader()).beginning_offsets(tps)
+        starts = {}
+        for tp in tps:
+            offset = committed[tp].offset if tp in committed else -1
+            starts[(tp.topic, tp.partition)] = max(int(offset), int(beginnings[tp]))
+        return starts
 
     async def _catch_up_clock(self, inbounds: Sequence[Inbound]) -> None:
         """Apply every clock command the senders had seen before timing their messages."""
@@ -619,6 +638,7 @@ class Hub:
         those the consumer took from Kafka long ago that never reached the agent."""
         if self.app.rebalancing:
             return
+        generation = self.app.consumer_generation_id
         consumer = self.app.consumer
         consumed: dict[tuple[str, int], int] = {}
         totals: dict[str, int] = {}
@@ -634,26 +654,32 @@ class Hub:
                 totals[tp.topic] = totals.get(tp.topic, 0) + max(highwater - position, 0)
         for topic, lag in totals.items():
             self.metrics.consumer_lag.labels(topic).set(lag)
-        await self.process_stalled(consumed)
+        await self.process_stalled(consumed, generation)
 
-    async def process_stalled(self, consumed: dict[tuple[str, int], int]) -> None:
+    async def process_stalled(self, consumed: dict[tuple[str, int], int], generation: int) -> None:
         """Read back and process the records of every stalled input partition (see
-        `streams.positions`); `consumed` is the consumer's position per partition."""
+        `streams.positions`); `consumed` is the consumer's position per partition as of
+        group generation `generation`. Stops as soon as a rebalance begins."""
         async with self.lock:
-            if self.app.rebalancing:
+            if not self._owns_inputs(generation):
                 return
             await self._ensure_started()
-            for (topic, partition), position in consumed.items():
+            for topic, partition in consumed:
                 self._load_position(topic, partition)
-                if position > 0 and (topic, partition) not in self.positions.next_offset:
-                    # Nothing processed here yet: the agent's first record is the group's.
-                    self.positions.next_offset[(topic, partition)] = await self._group_start(
-                        topic, partition
-                    )
+            unknown = [
+                key
+                for key, position in consumed.items()
+                if position > 0 and key not in self.positions.next_offset
+            ]
+            if unknown:
+                # Nothing processed there yet: the agent starts where the group does.
+                self.positions.next_offset.update(await self._group_starts(unknown))
             stalls = self.positions.stalled(
                 consumed, time.monotonic(), self.settings.stall_patience
             )
             for stall in stalls:
+                if not self._owns_inputs(generation):
+                    return
                 log.warning(
                     "%s[%d]: records %d..%d were taken from Kafka but never processed; "
                     "reading them",
@@ -662,18 +688,26 @@ class Hub:
                     stall.start,
                     stall.end - 1,
                 )
-                started = time.perf_counter()
                 try:
                     inbounds = await self._read_gap(
                         stall.topic, stall.partition, stall.start, stall.end
                     )
-                    for inbound in inbounds:
-                        self.positions.advance(inbound.topic, inbound.partition, inbound.offset)
-                    self.metrics.read_back.labels("stalled").inc(len(inbounds))
-                    await self._process(inbounds, started, len(inbounds))
+                    size = self.settings.batch_size
+                    for chunk in (inbounds[i : i + size] for i in range(0, len(inbounds), size)):
+                        if not self._owns_inputs(generation):
+                            return
+                        for inbound in chunk:
+                            self.positions.advance(inbound.topic, inbound.partition, inbound.offset)
+                        await self._process(chunk, time.perf_counter(), 0)
+                        self.metrics.read_back.labels("stalled").inc(len(chunk))
                 except Exception:
                     self._forget_progress()
                     raise
+
+    def _owns_inputs(self, generation: int) -> bool:
+        """Whether the input partitions seen in group generation `generation` are still
+        this worker's: no rebalance since, none under way."""
+        return not self.app.rebalancing and self.app.consumer_generation_id == generation
 
     @property
     def _outbox_names(self) -> set[str]:

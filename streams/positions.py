@@ -45,7 +45,14 @@ class InputPositions:
 
     next_offset: dict[tuple[str, int], int] = field(default_factory=dict)
     # Per partition behind the consumer: the next offset and when it was first seen behind.
-    _behind_since: dict[tuple[str, int], tuple[int, float]] = field(default_factory=dict)
+    _behind_since: dict[tuple[str, int], tuple[int, float]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+
+    def restart_watch(self) -> None:
+        """Forget how long partitions have been behind (after a rebalance or a failure:
+        the consumer is seeked back, so being behind then says nothing yet)."""
+        self._behind_since.clear()
 
     def judge(self, topic: str, partition: int, offset: int) -> Verdict:
         """Whether the record at `offset` is the next one to process."""

@@ -11,6 +11,8 @@ import pytest
 from onestop.broker import LocalBroker, free_port
 from onestop.settings import BOOTSTRAP_ENV
 
+LOG_TAIL_BYTES = 20_000  # of each service log shown with a failed test
+
 
 @pytest.fixture(scope="session")
 def bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
@@ -51,10 +53,16 @@ def pytest_runtest_makereport(
     """When a test fails, its report ends with the logs of the services it ran (the
     `*.log` files in its temporary directory), so a failure in CI can be read."""
     report = yield
-    if report.failed:
-        tmp_path = getattr(item, "funcargs", {}).get("tmp_path")
-        if tmp_path is not None:
-            for log_file in sorted(tmp_path.rglob("*.log")):
-                lines = log_file.read_text(errors="replace").splitlines()
-                report.sections.append((f"log {log_file.name}", "\n".join(lines[-200:])))
+    tmp_path = (getattr(item, "funcargs", None) or {}).get("tmp_path")
+    if report.failed and report.when == "call" and tmp_path is not None:
+        for log_file in sorted(tmp_path.rglob("*.log")):
+            if log_file.stem.isdigit():
+                continue  # a Kafka log segment, not a service's log
+            try:
+                with log_file.open("rb") as stream:
+                    stream.seek(max(log_file.stat().st_size - LOG_TAIL_BYTES, 0))
+                    tail = stream.read().decode(errors="replace")
+            except OSError as exc:
+                tail = f"(could not read it: {exc})"
+            report.sections.append((f"log {log_file.name}", tail))
     return report

@@ -67,3 +67,11 @@ def test_a_partition_no_longer_assigned_is_forgotten() -> None:
     positions.stalled({KEY: 129}, now=100.0, patience=10.0)
     positions.stalled({}, now=105.0, patience=10.0)  # revoked
     assert positions.stalled({KEY: 129}, now=111.0, patience=10.0) == []
+
+
+def test_after_a_rebalance_the_patience_starts_again() -> None:
+    positions = InputPositions(next_offset={KEY: 26})
+    positions.stalled({KEY: 129}, now=100.0, patience=10.0)
+    positions.restart_watch()
+    assert positions.stalled({KEY: 129}, now=111.0, patience=10.0) == []
+    assert positions.stalled({KEY: 129}, now=121.0, patience=10.0) != []
