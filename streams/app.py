@@ -37,7 +37,7 @@ from streams.deadline_index import DeadlineIndex, DueEntry
 from streams.exchange import Effects, Exchange, Inbound
 from streams.lifecycle import OpenRequest
 from streams.metrics import HubMetrics
-from streams.positions import InputPositions, Verdict
+from streams.positions import InputPositions, Stall, Verdict
 from streams.retention import Finished, RetentionQueue
 from streams.routing import routing_for
 from streams.settings import HubSettings
@@ -46,8 +46,9 @@ from streams.transport import HubApp
 log = logging.getLogger(__name__)
 BATCH_ATTEMPTS = 3
 EXIT_BATCH_FAILED = 70  # EX_SOFTWARE
-GAP_READ_ATTEMPTS = 8  # empty reads of 2 s each before a gap counts as unreadable (below
-# the 20 s rebalance timeout: the hub's lock is held meanwhile)
+# Empty reads of 2 s each before a gap counts as unreadable: below the 20 s rebalance
+# timeout, since the hub's lock is held meanwhile.
+GAP_READ_ATTEMPTS = 8
 
 
 class RequestTable(faust.Table[str, bytes]):
@@ -198,7 +199,6 @@ class Hub:
         self.positions = InputPositions()
         self._positions_checked: set[tuple[str, int]] = set()
         self._gap_reader: AIOKafkaConsumer | None = None
-        self._read_back = 0  # records of the batch in hand read back after a gap
         self._producer: AIOKafkaProducer | None = None
         self._owned: set[int] = set(range(self.topics.partitions))
         self._configured_for: tuple[ExerciseSetup | None, frozenset[Channel] | None] = (
@@ -331,11 +331,13 @@ class Hub:
             await self._ensure_started()
             started = time.perf_counter()
             inbounds: list[Inbound] = []
-            self._read_back = 0
+            read_back = 0
             for event in events:
-                inbounds.extend(await self._in_order(event.message))
+                in_order = await self._in_order(event.message)
+                read_back += max(len(in_order) - 1, 0)  # all but the event itself
+                inbounds.extend(in_order)
             await self._process(inbounds, started, len(events))
-            self.metrics.read_back.labels("skipped").inc(self._read_back)
+            self.metrics.read_back.labels("skipped").inc(read_back)
 
     async def _process(self, inbounds: list[Inbound], started: float, count: int) -> None:
         """Decide on `inbounds` (in order), write every output and wait for the broker's
@@ -399,7 +401,6 @@ class Hub:
                 offset - 1,
             )
             inbounds = await self._read_gap(topic, partition, start, offset)
-            self._read_back += len(inbounds)
         inbounds.append(_inbound(message))
         for inbound in inbounds:
             self.positions.advance(topic, partition, inbound.offset)
@@ -689,20 +690,23 @@ class Hub:
                     stall.end - 1,
                 )
                 try:
-                    inbounds = await self._read_gap(
-                        stall.topic, stall.partition, stall.start, stall.end
-                    )
-                    size = self.settings.batch_size
-                    for chunk in (inbounds[i : i + size] for i in range(0, len(inbounds), size)):
-                        if not self._owns_inputs(generation):
-                            return
-                        for inbound in chunk:
-                            self.positions.advance(inbound.topic, inbound.partition, inbound.offset)
-                        await self._process(chunk, time.perf_counter(), 0)
-                        self.metrics.read_back.labels("stalled").inc(len(chunk))
+                    await self._process_stall(stall, generation)
                 except Exception:
                     self._forget_progress()
                     raise
+
+    async def _process_stall(self, stall: Stall, generation: int) -> None:
+        """Read a stall's records and process them in batches, while the inputs are ours."""
+        inbounds = await self._read_gap(stall.topic, stall.partition, stall.start, stall.end)
+        size = self.settings.batch_size
+        for first in range(0, len(inbounds), size):
+            if not self._owns_inputs(generation):
+                return
+            chunk = inbounds[first : first + size]
+            for inbound in chunk:
+                self.positions.advance(inbound.topic, inbound.partition, inbound.offset)
+            await self._process(chunk, time.perf_counter(), 0)
+            self.metrics.read_back.labels("stalled").inc(len(chunk))
 
     def _owns_inputs(self, generation: int) -> bool:
         """Whether the input partitions seen in group generation `generation` are still

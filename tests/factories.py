@@ -123,6 +123,21 @@ def make_message(kind: MessageKind, **overrides: Any) -> MessageBase:
     return MODEL_FOR_KIND[kind].model_validate(fields)
 
 
+def make_request(request_id: str, sender: Country, recipient: Country) -> MessageBase:
+    """A non-urgent request for directly accessible information whose message, request
+    and case ids are all `request_id`: one of a stream of distinct requests."""
+    return make_message(
+        MessageKind.REQUEST,
+        message_id=request_id,
+        request_id=request_id,
+        case_id=request_id,
+        sender=sender,
+        recipient=recipient,
+        urgency=Urgency.NON_URGENT,
+        accessibility=Accessibility.DIRECT,
+    )
+
+
 def make_inbound(message: MessageBase, topics: Topics, offset: int = 0) -> Inbound:
     """`message` encoded as its sender's node would, read from the sender's outbox on the
     partition its request id belongs to."""

@@ -15,10 +15,10 @@ from aiokafka import AIOKafkaProducer
 
 from onestop.statistics import art18_statistics
 from schemas.audit import AuditEvent, verify_chain
-from schemas.enums import Accessibility, Country, MessageKind, Urgency
+from schemas.enums import Country, MessageKind
 from schemas.envelope import encode, header_map
 from schemas.topics import Topics
-from tests.factories import make_message
+from tests.factories import make_message, make_request
 from tests.support import (
     HubProcess,
     Record,
@@ -40,16 +40,7 @@ async def produce(bootstrap: str, topics: Topics, clock_offset: int, ids: list[s
     await producer.start()
     try:
         for request_id, (sender, recipient) in zip(ids, itertools.cycle(PAIRS), strict=False):
-            message = make_message(
-                MessageKind.REQUEST,
-                message_id=request_id,
-                request_id=request_id,
-                case_id=request_id,
-                sender=sender,
-                recipient=recipient,
-                urgency=Urgency.NON_URGENT,
-                accessibility=Accessibility.DIRECT,
-            )
+            message = make_request(request_id, sender, recipient)
             record = encode(message, extensions={"clockoffset": str(clock_offset)})
             await producer.send_and_wait(
                 topics.outbox(sender), value=record.value, key=record.key, headers=record.headers
