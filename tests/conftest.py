@@ -8,8 +8,8 @@ from collections.abc import Generator, Iterator
 
 import pytest
 
-from onestop.broker import LocalBroker, free_port
-from onestop.settings import BOOTSTRAP_ENV
+from onestop.kafka.bootstrap import BOOTSTRAP_ENV
+from onestop.kafka.broker import LocalBroker, free_port
 
 LOG_TAIL_BYTES = 20_000  # of each service log shown with a failed test
 

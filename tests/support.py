@@ -14,11 +14,11 @@ from typing import Self, TypeAlias
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.structs import ConsumerRecord
 
-from onestop.broker import free_port
-from onestop.clock_control import publish_clock
-from onestop.kafka_groups import wait_until_stable
-from onestop.services import ServiceProcess, hub_process
-from onestop.topic_admin import ensure_topics
+from onestop.exercise.clock_control import publish_clock
+from onestop.kafka.broker import free_port
+from onestop.kafka.groups import wait_until_stable
+from onestop.kafka.services import ServiceProcess, hub_process
+from onestop.kafka.topics import ensure_topics
 from schemas.audit import AuditRecord
 from schemas.clock import ClockAction, ClockCommand, ExerciseSetup
 from schemas.enums import Country

@@ -10,7 +10,7 @@ from pathlib import Path
 import typer
 from typer.testing import CliRunner
 
-from onestop.cli_load import load
+from onestop.cli.load import load
 from producers.load import LoadKind, LoadSettings, run_load
 from schemas.enums import Country
 from schemas.envelope import DLQ_REASON, header_map

@@ -14,7 +14,7 @@ import yaml
 from pydantic import BaseModel
 from typer.testing import CliRunner
 
-from onestop.cli_schema import schema_app
+from onestop.cli.schema import schema_app
 from schemas.audit import AuditEvent, AuditRecord, Operation
 from schemas.clock import ClockAction, ClockCommand
 from schemas.enums import (

@@ -24,7 +24,7 @@ from cloudevents.core.formats.json import JSONFormat
 from cloudevents.core.v1.event import CloudEvent
 from cloudevents.v1 import kafka as v1_kafka
 
-from onestop.clock_control import publish_clock
+from onestop.exercise.clock_control import publish_clock
 from schemas.clock import ClockAction, ClockCommand, ExerciseSetup
 from schemas.deadlines import DIRECTIVE_2023_977
 from schemas.enums import Accessibility, Channel, Country, MessageKind, Urgency

@@ -29,7 +29,7 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from prometheus_client.parser import text_string_to_metric_families
 
-from onestop.clock_control import publish_clock
+from onestop.exercise.clock_control import publish_clock
 from schemas.audit import AuditEvent, AuditRecord, verify_chain
 from schemas.clock import ClockAction, ClockCommand, ExerciseSetup
 from schemas.countries import ACCEPTED_LANGUAGES

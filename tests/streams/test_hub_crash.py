@@ -13,7 +13,7 @@ from pathlib import Path
 
 from aiokafka import AIOKafkaProducer
 
-from onestop.statistics import art18_statistics
+from onestop.audit.statistics import art18_statistics
 from schemas.audit import AuditEvent, verify_chain
 from schemas.enums import Country, MessageKind
 from schemas.envelope import encode, header_map

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from onestop.clock_control import clock_command, publish_clock
+from onestop.exercise.clock_control import clock_command, publish_clock
 from schemas.audit import AuditEvent, AuditRecord
 from schemas.clock import ClockAction, ExerciseSetup
 from schemas.deadlines import DAY, HOUR, RULE_SETS

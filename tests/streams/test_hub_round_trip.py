@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from onestop.clock_control import publish_clock
+from onestop.exercise.clock_control import publish_clock
 from schemas.audit import AuditEvent, AuditRecord, Operation, verify_chain
 from schemas.clock import ChannelOutage, ClockAction, ClockCommand, ExerciseSetup
 from schemas.enums import Channel, Country, MessageKind, RequestState

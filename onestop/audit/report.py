@@ -1,0 +1,426 @@
+"""The after-action report of an exercise, computed from its audit trail (pure, no I/O).
+
+`build_report` turns audit records into a `Report`: a summary, one row per request, how
+each party, channel and urgency kept its time limits, answer-time percentiles, refusals,
+clarifications and judicial delays, the Art. 18 statistics and the audit chain check.
+Everything is sorted, so the same records always give the same report. Times in the
+report are exercise time as ISO 8601 with a Z; durations are exercise hours.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
+from typing import Any, Final
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from onestop.audit.statistics import (
+    Art18Statistics,
+    Outcome,
+    RequestHistory,
+    art18_statistics,
+    request_histories,
+    trail_end,
+    unique_records,
+)
+from schemas.audit import AuditEvent, AuditRecord, ChainReport, exercise_iso, verify_chain
+
+HOUR: Final = 3600.0
+#: Group name of requests whose kind has no urgency (SIRENE forms, Prüm queries).
+NO_URGENCY: Final = "n/a"
+NO_CHANNEL: Final = "unknown"
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return exercise_iso(moment) if moment is not None else None
+
+
+def _hours(seconds: float) -> float:
+    return round(seconds / HOUR, 4)
+
+
+def _share(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+class RequestRow(BaseModel):
+    """One request as the report shows it. Times: exercise time, ISO 8601 with Z;
+    durations: exercise hours."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    request_id: str
+    case_id: str | None
+    from_: str = Field(serialization_alias="from", description="Requesting party")
+    to: str = Field(description="Requested party")
+    kind: str
+    urgency: str | None
+    accessibility: str | None
+    channel: str | None
+    received_at: str
+    limit_hours: float
+    original_deadline: str | None = Field(description="Deadline set at receipt")
+    deadline: str | None = Field(description="Final deadline (a clarification moves it)")
+    settled_at: str | None
+    outcome: Outcome
+    on_time: bool = Field(description="Open and not overdue: on time so far")
+    answer_hours: float | None = Field(description="Receipt to settlement")
+    overdue_flagged: bool
+    clarifications: int
+    delayed: bool = Field(description="A judicial-authorisation delay notice was sent")
+    exceeded_for_judicial_authorisation: bool
+    refusal_grounds: list[str]
+
+
+class Summary(BaseModel):
+    """The figures at the top of the report."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    requests: int
+    answered: int
+    refused: int
+    overdue: int = Field(description="Flagged overdue and not settled")
+    open: int = Field(description="Neither settled nor overdue")
+    on_time: int
+    late: int
+    on_time_share: float | None = Field(description="on_time / requests (open count so far)")
+    one_way_messages: int = Field(description="Spontaneous information, notices, diffusions")
+    rejected: int = Field(description="Inputs rejected to the dead-letter topic")
+    clarification_requests: int
+    delayed: int
+    records: int = Field(description="Audit records read, duplicates included")
+    unique_records: int
+    duplicates: int = Field(description="Records seen again (redelivery after a crash)")
+    first_received_at: str | None
+    as_of: str | None = Field(description="Latest exercise time on the trail")
+
+
+class ComplianceRow(BaseModel):
+    """How one group kept its time limits."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    group: str
+    requests: int
+    on_time: int
+    late: int
+    share: float | None = Field(description="on_time / requests")
+
+
+class Compliance(BaseModel):
+    """Time-limit compliance per requested party, per channel and per urgency."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    by_country: list[ComplianceRow]
+    by_channel: list[ComplianceRow]
+    by_urgency: list[ComplianceRow]
+
+
+class AnswerTimeRow(BaseModel):
+    """Answer times (receipt to reply or refusal) of one group, in exercise hours."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    group: str
+    settled: int
+    p50_hours: float | None
+    p90_hours: float | None
+    max_hours: float | None
+
+
+class AnswerTimes(BaseModel):
+    """Answer-time percentiles per channel and per urgency."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    by_channel: list[AnswerTimeRow]
+    by_urgency: list[AnswerTimeRow]
+
+
+class GroundCount(BaseModel):
+    """Refusals on one ground of Art. 6(1)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    ground: str
+    refusals: int
+
+
+class ClarificationRow(BaseModel):
+    """A request on which clarification was asked."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    request_id: str
+    from_: str = Field(serialization_alias="from")
+    to: str
+    clarifications: int
+    deadline: str | None = Field(description="Final deadline, after the clock's pauses")
+
+
+class DelayRow(BaseModel):
+    """A request delayed for judicial authorisation (Art. 5(2))."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    request_id: str
+    from_: str = Field(serialization_alias="from")
+    to: str
+    delayed_at: str | None
+    expected_delay_hours: float | None
+    reason: str | None
+    original_deadline: str | None
+    settled_at: str | None
+    exceeded: bool = Field(description="Settled after, or still open past, the original deadline")
+
+
+class ChainCheck(BaseModel):
+    """The audit trail's hash-chain check."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    intact: bool
+    records: int
+    unique: int
+    duplicates: int
+    faults: list[str]
+
+
+class Report(BaseModel):
+    """The after-action report of one exercise."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    exercise: dict[str, Any]
+    summary: Summary
+    requests: list[RequestRow]
+    compliance: Compliance
+    answer_times: AnswerTimes
+    refusals_by_ground: list[GroundCount]
+    clarifications: list[ClarificationRow]
+    delays: list[DelayRow]
+    art18: Art18Statistics
+    chain: ChainCheck
+
+
+def percentile(values: Sequence[float], q: float) -> float | None:
+    """The `q`-th quantile (0..1) of `values` by linear interpolation between the closest
+    ranks (numpy's default), or None for no values."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    position = (len(ordered) - 1) * q
+    low = math.floor(position)
+    high = math.ceil(position)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def _row(history: RequestHistory, as_of: datetime | None) -> RequestRow:
+    return RequestRow(
+        request_id=history.request_id,
+        case_id=history.case_id,
+        from_=history.requester.value,
+        to=history.requested.value,
+        kind=history.kind.value,
+        urgency=history.urgency.value if history.urgency else None,
+        accessibility=history.accessibility.value if history.accessibility else None,
+        channel=history.channel.value if history.channel else None,
+        received_at=exercise_iso(history.received_at),
+        limit_hours=_hours(history.limit_seconds),
+        original_deadline=_iso(history.original_deadline),
+        deadline=_iso(history.deadline),
+        settled_at=_iso(history.settled_at),
+        outcome=history.outcome,
+        on_time=history.on_time,
+        answer_hours=(
+            _hours(history.answer_seconds) if history.answer_seconds is not None else None
+        ),
+        overdue_flagged=history.overdue,
+        clarifications=history.clarifications,
+        delayed=history.delayed,
+        exceeded_for_judicial_authorisation=(
+            as_of is not None and history.exceeded_for_judicial_authorisation(as_of)
+        ),
+        refusal_grounds=history.grounds,
+    )
+
+
+def _grouped(
+    rows: Iterable[RequestRow], key: Callable[[RequestRow], str]
+) -> dict[str, list[RequestRow]]:
+    groups: dict[str, list[RequestRow]] = {}
+    for row in rows:
+        groups.setdefault(key(row), []).append(row)
+    return dict(sorted(groups.items()))
+
+
+def _by_country(row: RequestRow) -> str:
+    return row.to
+
+
+def _by_channel(row: RequestRow) -> str:
+    return row.channel or NO_CHANNEL
+
+
+def _by_urgency(row: RequestRow) -> str:
+    return row.urgency or NO_URGENCY
+
+
+def compliance_rows(
+    rows: Iterable[RequestRow], key: Callable[[RequestRow], str]
+) -> list[ComplianceRow]:
+    """Requests, on time, late and on-time share per group of `key`, sorted by group."""
+    result = []
+    for group, members in _grouped(rows, key).items():
+        on_time = sum(1 for r in members if r.on_time)
+        result.append(
+            ComplianceRow(
+                group=group,
+                requests=len(members),
+                on_time=on_time,
+                late=len(members) - on_time,
+                share=_share(on_time, len(members)),
+            )
+        )
+    return result
+
+
+def answer_time_rows(
+    rows: Iterable[RequestRow], key: Callable[[RequestRow], str]
+) -> list[AnswerTimeRow]:
+    """p50 / p90 / max answer time (exercise hours) of settled requests per group."""
+    result = []
+    for group, members in _grouped(rows, key).items():
+        hours = [r.answer_hours for r in members if r.answer_hours is not None]
+        p50, p90 = percentile(hours, 0.5), percentile(hours, 0.9)
+        result.append(
+            AnswerTimeRow(
+                group=group,
+                settled=len(hours),
+                p50_hours=round(p50, 4) if p50 is not None else None,
+                p90_hours=round(p90, 4) if p90 is not None else None,
+                max_hours=max(hours) if hours else None,
+            )
+        )
+    return result
+
+
+def chain_check_of(records: Sequence[AuditRecord]) -> ChainReport:
+    """The hash-chain check of `records`, each partition taken in the order given."""
+    partitions: dict[int, list[AuditRecord]] = {}
+    for record in records:
+        partitions.setdefault(record.partition, []).append(record)
+    total = ChainReport()
+    for partition in sorted(partitions):
+        report = verify_chain(partition, partitions[partition])
+        total.records += report.records
+        total.unique_records += report.unique_records
+        total.duplicates += report.duplicates
+        total.faults.extend(report.faults)
+    return total
+
+
+def build_report(
+    records: Iterable[AuditRecord],
+    exercise: dict[str, Any] | None = None,
+    chain: ChainReport | None = None,
+) -> Report:
+    """The report of the exercise whose audit trail is `records` (in read order).
+
+    `exercise`: free facts about the exercise (name, rule set, ...) shown as given.
+    `chain`: the trail's chain check, when done on the trail as read; without it the
+    check is done here on `records`, per partition in the order given."""
+    records = list(records)
+    unique = unique_records(records)
+    as_of = trail_end(unique)
+    histories = request_histories(unique)
+    rows = [_row(h, as_of) for h in histories]
+    chain = chain if chain is not None else chain_check_of(records)
+
+    on_time = sum(1 for r in rows if r.on_time)
+    outcomes = [r.outcome for r in rows]
+    summary = Summary(
+        requests=len(rows),
+        answered=outcomes.count("answered"),
+        refused=outcomes.count("refused"),
+        overdue=outcomes.count("overdue"),
+        open=outcomes.count("open"),
+        on_time=on_time,
+        late=len(rows) - on_time,
+        on_time_share=_share(on_time, len(rows)),
+        one_way_messages=sum(
+            1
+            for r in unique
+            if r.event is AuditEvent.RECEIVED and r.details.get("limit_seconds") is None
+        ),
+        rejected=sum(1 for r in unique if r.event is AuditEvent.REJECTED),
+        clarification_requests=sum(h.clarifications for h in histories),
+        delayed=sum(1 for h in histories if h.delayed),
+        records=len(records),
+        unique_records=len(unique),
+        duplicates=len(records) - len(unique),
+        first_received_at=rows[0].received_at if rows else None,
+        as_of=_iso(as_of),
+    )
+    grounds: dict[str, int] = {}
+    for history in histories:
+        for ground in history.grounds:
+            grounds[ground] = grounds.get(ground, 0) + 1
+    return Report(
+        exercise=dict(exercise or {}),
+        summary=summary,
+        requests=rows,
+        compliance=Compliance(
+            by_country=compliance_rows(rows, _by_country),
+            by_channel=compliance_rows(rows, _by_channel),
+            by_urgency=compliance_rows(rows, _by_urgency),
+        ),
+        answer_times=AnswerTimes(
+            by_channel=answer_time_rows(rows, _by_channel),
+            by_urgency=answer_time_rows(rows, _by_urgency),
+        ),
+        refusals_by_ground=[GroundCount(ground=g, refusals=n) for g, n in sorted(grounds.items())],
+        clarifications=[
+            ClarificationRow(
+                request_id=h.request_id,
+                from_=h.requester.value,
+                to=h.requested.value,
+                clarifications=h.clarifications,
+                deadline=_iso(h.deadline),
+            )
+            for h in histories
+            if h.clarifications
+        ],
+        delays=[
+            DelayRow(
+                request_id=h.request_id,
+                from_=h.requester.value,
+                to=h.requested.value,
+                delayed_at=_iso(h.delayed_at),
+                expected_delay_hours=h.expected_delay_hours,
+                reason=h.delay_reason,
+                original_deadline=_iso(h.original_deadline),
+                settled_at=_iso(h.settled_at),
+                exceeded=as_of is not None and h.exceeded_for_judicial_authorisation(as_of),
+            )
+            for h in histories
+            if h.delayed
+        ],
+        art18=art18_statistics(unique, as_of=as_of),
+        chain=ChainCheck(
+            intact=chain.intact,
+            records=chain.records,
+            unique=chain.unique_records,
+            duplicates=chain.duplicates,
+            faults=[str(f) for f in chain.faults],
+        ),
+    )
+
+
+def report_json(report: Report) -> str:
+    """The report as indented JSON (field aliases such as "from" applied)."""
+    return report.model_dump_json(by_alias=True, indent=2) + "\n"

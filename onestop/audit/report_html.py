@@ -1,0 +1,587 @@
+"""The report as one self-contained HTML page: inline CSS, plots as inline PNG images
+drawn with matplotlib's Agg canvas (no pyplot, no display), no external URL, so it opens
+offline and can be mailed as one file. `write_report` writes report.json beside it."""
+
+from __future__ import annotations
+
+import base64
+import io
+import re
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
+from html import escape
+from pathlib import Path
+from typing import Final
+
+from matplotlib.artist import Artist
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+from matplotlib.ticker import MaxNLocator
+
+from onestop.audit.report import (
+    HOUR,
+    NO_CHANNEL,
+    AnswerTimeRow,
+    ComplianceRow,
+    Report,
+    RequestRow,
+    report_json,
+)
+from onestop.audit.statistics import CountryFigures, UrgencySplit
+
+OUTCOME_COLOURS: Final = {
+    "answered": "#2e7d32",
+    "refused": "#8e24aa",
+    "overdue": "#c62828",
+    "open": "#1565c0",
+}
+#: Most requests the timeline labels one by one; beyond it the rows stay unlabelled.
+TIMELINE_LABELS: Final = 80
+#: Most requests whose table is shown unfolded.
+OPEN_REQUESTS: Final = 100
+
+CSS: Final = """
+body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, Arial, sans-serif;
+       margin: 0; color: #1d2330; background: #f4f6f9; }
+header { background: #0b2e59; color: #fff; padding: 20px 32px; }
+header h1 { margin: 0 0 4px 0; font-size: 24px; }
+header p { margin: 0; opacity: .85; }
+main { padding: 16px 32px 40px 32px; max-width: 1240px; }
+section { background: #fff; border-radius: 6px; padding: 14px 20px; margin: 16px 0;
+          box-shadow: 0 1px 3px rgba(0,0,0,.08); }
+h2 { font-size: 18px; margin: 4px 0 12px 0; color: #0b2e59; }
+h3 { font-size: 14px; margin: 14px 0 6px 0; color: #333; }
+.cards { display: flex; flex-wrap: wrap; gap: 10px; }
+.card { border: 1px solid #dde3ea; border-radius: 6px; padding: 8px 14px; min-width: 110px; }
+.card .v { font-size: 22px; font-weight: 600; }
+.card .k { font-size: 12px; color: #5a6475; }
+.card.bad .v { color: #c62828; } .card.good .v { color: #2e7d32; }
+table { border-collapse: collapse; font-size: 13px; margin: 4px 0 8px 0; }
+th, td { border-bottom: 1px solid #e4e8ee; padding: 4px 10px; text-align: left; }
+th { background: #eef2f7; font-weight: 600; }
+td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; }
+tr:nth-child(even) td { background: #fafbfc; }
+.grid { display: flex; flex-wrap: wrap; gap: 24px; align-items: flex-start; }
+img.plot { max-width: 100%; height: auto; display: block; margin: 6px 0; }
+.badge { display: inline-block; padding: 1px 7px; border-radius: 9px; color: #fff;
+         font-size: 12px; }
+.ok { color: #2e7d32; font-weight: 600; } .fault { color: #c62828; font-weight: 600; }
+.muted { color: #6b7585; font-size: 12px; }
+details summary { cursor: pointer; font-weight: 600; margin: 6px 0; }
+.scroll { overflow-x: auto; }
+ul.faults { font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 12px; }
+"""
+
+
+# ---- plots ------------------------------------------------------------------------------
+
+
+def _short_ids(ids: list[str]) -> list[str]:
+    """Request ids without the run prefix they all share (`<run id>.`), for plot labels."""
+    prefixes = {i.rsplit(".", 1)[0] for i in ids if "." in i}
+    if len(prefixes) == 1 and all("." in i for i in ids):
+        return [i.rsplit(".", 1)[1] for i in ids]
+    return ids
+
+
+def _png(figure: Figure) -> str:
+    """`figure` as an <img> with an inline base64 PNG."""
+    FigureCanvasAgg(figure)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=100, metadata={"Software": None})
+    data = base64.b64encode(buffer.getvalue()).decode("ascii")
+    return f'<img class="plot" alt="plot" src="data:image/png;base64,{data}">'
+
+
+def _parse(moment: str | None) -> datetime | None:
+    return datetime.fromisoformat(moment) if moment else None
+
+
+def _since(origin: datetime, moment: datetime) -> float:
+    return (moment - origin).total_seconds() / HOUR
+
+
+def timeline_plot(report: Report) -> str:
+    """Every request as a bar from receipt to settlement (or to the trail's end when
+    unsettled) against its deadline, in exercise hours since the first receipt."""
+    rows = report.requests
+    origin = _parse(report.summary.first_received_at)
+    end = _parse(report.summary.as_of)
+    if not rows or origin is None or end is None:
+        return '<p class="muted">No requests on the trail.</p>'
+    labelled = len(rows) <= TIMELINE_LABELS
+    figure = Figure(figsize=(11, min(1.8 + 0.3 * len(rows), 24)))
+    ax = figure.subplots()
+    for index, row in enumerate(rows):
+        received = _since(origin, _parse(row.received_at) or origin)
+        stop = _since(origin, _parse(row.settled_at) or end)
+        colour = OUTCOME_COLOURS[row.outcome]
+        ax.barh(
+            index,
+            max(stop - received, 0.0),
+            left=received,
+            height=0.6,
+            color=colour,
+            alpha=0.85 if row.on_time else 0.55,
+            hatch=None if row.on_time else "///",
+            edgecolor=colour,
+        )
+        ax.plot([received], [index], marker="o", markersize=3, color=colour)
+        original = _parse(row.original_deadline)
+        deadline = _parse(row.deadline)
+        if original is not None and original != deadline:
+            ax.plot(
+                [_since(origin, original)],
+                [index],
+                marker="D",
+                markersize=6,
+                markerfacecolor="none",
+                markeredgecolor="#555",
+            )
+        if deadline is not None:
+            ax.plot([_since(origin, deadline)], [index], marker="D", markersize=6, color="#111")
+    ax.axvline(_since(origin, end), color="#888", linestyle=":", linewidth=1)
+    ax.set_ylim(len(rows) - 0.5, -0.5)
+    if labelled:
+        labels = _short_ids([r.request_id for r in rows])
+        ax.set_yticks(
+            range(len(rows)), [f"{i} {r.from_}>{r.to}" for i, r in zip(labels, rows, strict=True)]
+        )
+        ax.tick_params(axis="y", labelsize=8)
+    else:
+        ax.set_yticks([])
+        ax.set_ylabel(f"{len(rows)} requests, in order of receipt")
+    ax.set_xlabel(f"exercise hours since {_when(report.summary.first_received_at)}")
+    ax.grid(axis="x", color="#e0e0e0")
+    handles: list[Artist] = [Patch(color=c, label=o) for o, c in OUTCOME_COLOURS.items()]
+    handles += [
+        Patch(facecolor="white", edgecolor="#444", hatch="///", label="late"),
+        Line2D([], [], marker="D", color="#111", linestyle="none", label="deadline"),
+        Line2D(
+            [],
+            [],
+            marker="D",
+            markerfacecolor="none",
+            markeredgecolor="#555",
+            linestyle="none",
+            label="original deadline",
+        ),
+    ]
+    ax.legend(
+        handles=handles,
+        loc="lower center",
+        bbox_to_anchor=(0.5, 1.0),
+        ncol=len(handles),
+        fontsize=8,
+        frameon=False,
+    )
+    figure.tight_layout()
+    return _png(figure)
+
+
+def answer_time_plot(report: Report) -> str:
+    """Box plots of answer times (exercise hours) per channel and per urgency, each
+    settled request drawn as a dot over its box."""
+    settled = [r for r in report.requests if r.answer_hours is not None]
+    if not settled:
+        return '<p class="muted">No request was settled.</p>'
+    figure = Figure(figsize=(11, 3.6))
+    axes = figure.subplots(1, 2)
+    groupings: tuple[tuple[str, Callable[[RequestRow], str]], ...] = (
+        ("per channel", lambda r: r.channel or NO_CHANNEL),
+        ("per urgency", lambda r: r.urgency or "n/a"),
+    )
+    for ax, (title, key) in zip(axes, groupings, strict=True):
+        groups: dict[str, list[float]] = {}
+        for row in settled:
+            groups.setdefault(key(row), []).append(row.answer_hours or 0.0)
+        names = sorted(groups)
+        data = [groups[n] for n in names]
+        ax.boxplot(data, widths=0.5)
+        for position, values in enumerate(data, start=1):
+            ax.plot([position] * len(values), values, "o", color="#0b2e59", alpha=0.5)
+        ax.set_xticks(range(1, len(names) + 1), names)
+        ax.set_title(f"answer time {title}", fontsize=10)
+        ax.set_ylabel("exercise hours")
+        ax.grid(axis="y", color="#e0e0e0")
+    figure.tight_layout()
+    return _png(figure)
+
+
+def refusal_plot(report: Report) -> str:
+    """Refusals per ground of Art. 6(1), as horizontal bars."""
+    grounds = report.refusals_by_ground
+    if not grounds:
+        return '<p class="muted">No refusals.</p>'
+    figure = Figure(figsize=(8, 0.8 + 0.45 * len(grounds)))
+    ax = figure.subplots()
+    ax.barh(range(len(grounds)), [g.refusals for g in grounds], color=OUTCOME_COLOURS["refused"])
+    ax.set_yticks(range(len(grounds)), [g.ground for g in grounds])
+    ax.invert_yaxis()
+    ax.set_xlabel("refusals")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    figure.tight_layout()
+    return _png(figure)
+
+
+# ---- HTML pieces ------------------------------------------------------------------------
+
+
+_FRACTION: Final = re.compile(r"(T\d\d:\d\d:\d\d)\.\d+Z$")
+
+
+def _when(moment: str | None) -> str:
+    """An ISO exercise time as shown to a person: to the second."""
+    return _FRACTION.sub(r"\1Z", moment) if moment else "-"
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, str) and _FRACTION.search(value):
+        return escape(_when(value))
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:.2f}"
+    return escape(str(value))
+
+
+def table(headers: Sequence[str], rows: Iterable[Sequence[object]], numeric: int = 1) -> str:
+    """An HTML table; columns from index `numeric` on are right-aligned numbers."""
+    head = "".join(
+        f'<th class="n">{escape(h)}</th>' if i >= numeric else f"<th>{escape(h)}</th>"
+        for i, h in enumerate(headers)
+    )
+    body = "".join(
+        "<tr>"
+        + "".join(
+            f'<td class="n">{_cell(v)}</td>' if i >= numeric else f"<td>{_cell(v)}</td>"
+            for i, v in enumerate(row)
+        )
+        + "</tr>"
+        for row in rows
+    )
+    return f'<div class="scroll"><table><tr>{head}</tr>{body}</table></div>'
+
+
+def _percent(share: float | None) -> str:
+    return "-" if share is None else f"{share * 100:.1f} %"
+
+
+def _compliance(title: str, rows: list[ComplianceRow]) -> str:
+    return (
+        f"<div><h3>{escape(title)}</h3>"
+        + table(
+            [title.split()[-1], "requests", "on time", "late", "on-time share"],
+            [(r.group, r.requests, r.on_time, r.late, _percent(r.share)) for r in rows],
+        )
+        + "</div>"
+    )
+
+
+def _answer_times(title: str, rows: list[AnswerTimeRow]) -> str:
+    return (
+        f"<div><h3>{escape(title)}</h3>"
+        + table(
+            [title.split()[-1], "settled", "p50 h", "p90 h", "max h"],
+            [(r.group, r.settled, r.p50_hours, r.p90_hours, r.max_hours) for r in rows],
+        )
+        + "</div>"
+    )
+
+
+def _card(label: str, value: object, tone: str = "") -> str:
+    return (
+        f'<div class="card {tone}"><div class="v">{_cell(value)}</div>'
+        f'<div class="k">{escape(label)}</div></div>'
+    )
+
+
+def _summary(report: Report) -> str:
+    s = report.summary
+    cards = [
+        _card("requests", s.requests),
+        _card("answered", s.answered),
+        _card("refused", s.refused),
+        _card("overdue", s.overdue, "bad" if s.overdue else ""),
+        _card("open", s.open),
+        _card("on time", _percent(s.on_time_share), "good" if s.late == 0 else ""),
+        _card("late", s.late, "bad" if s.late else ""),
+        _card("clarification requests", s.clarification_requests),
+        _card("judicial delays", s.delayed),
+        _card("one-way messages", s.one_way_messages),
+        _card("rejected (dead letters)", s.rejected, "bad" if s.rejected else ""),
+        _card("duplicate records", s.duplicates),
+    ]
+    span = f"first receipt {_when(s.first_received_at)}, trail ends {_when(s.as_of)}"
+    return (
+        f'<section><h2>Summary</h2><div class="cards">{"".join(cards)}</div>'
+        f'<p class="muted">Exercise time: {escape(span)}. Audit records read: {s.records} '
+        f"({s.unique_records} unique).</p></section>"
+    )
+
+
+def _outcome(row: RequestRow) -> str:
+    return (
+        f'<span class="badge" style="background:{OUTCOME_COLOURS[row.outcome]}">'
+        f"{escape(row.outcome)}</span>"
+    )
+
+
+def _requests_table(rows: list[RequestRow]) -> str:
+    headers = [
+        "request",
+        "case",
+        "from",
+        "to",
+        "kind",
+        "urgency",
+        "channel",
+        "received",
+        "deadline",
+        "settled",
+        "outcome",
+        "on time",
+        "hours",
+        "clar.",
+        "delayed",
+        "grounds",
+    ]
+    head = "".join(f"<th>{escape(h)}</th>" for h in headers)
+    body = "".join(
+        "<tr>"
+        + "".join(
+            f"<td>{v}</td>"
+            for v in (
+                _cell(r.request_id),
+                _cell(r.case_id),
+                _cell(r.from_),
+                _cell(r.to),
+                _cell(r.kind),
+                _cell(r.urgency),
+                _cell(r.channel),
+                _cell(r.received_at),
+                _cell(r.deadline),
+                _cell(r.settled_at),
+                _outcome(r),
+                _cell(r.on_time),
+                _cell(r.answer_hours),
+                _cell(r.clarifications),
+                _cell(r.delayed),
+                _cell(", ".join(r.refusal_grounds) or None),
+            )
+        )
+        + "</tr>"
+        for r in rows
+    )
+    return f'<div class="scroll"><table><tr>{head}</tr>{body}</table></div>'
+
+
+_NONE: Final = UrgencySplit()
+
+
+def _split(figures: CountryFigures) -> list[object]:
+    return [
+        figures.requests_sent,
+        figures.requests_received.urgent,
+        figures.requests_received.non_urgent,
+        figures.requests_received.total,
+        figures.requests_answered.urgent,
+        figures.requests_answered.non_urgent,
+        figures.requests_answered.total,
+        figures.refusals,
+        figures.judicial_delays,
+        figures.time_limits_exceeded_judicial,
+    ]
+
+
+def _art18(report: Report) -> str:
+    art18 = report.art18
+    main = table(
+        [
+            "party",
+            "sent",
+            "received urgent",
+            "received non-urgent",
+            "received",
+            "answered urgent",
+            "answered non-urgent",
+            "answered",
+            "refused",
+            "judicial delays",
+            "limit exceeded (judicial)",
+        ],
+        [[c.country, *_split(c)] for c in [*art18.countries, art18.totals]],
+    )
+    by_requester = table(
+        [
+            "requested party",
+            "requesting party",
+            "received urgent",
+            "received non-urgent",
+            "answered urgent",
+            "answered non-urgent",
+        ],
+        [
+            (
+                c.country,
+                requester,
+                received.urgent,
+                received.non_urgent,
+                c.requests_answered_by_requester.get(requester, _NONE).urgent,
+                c.requests_answered_by_requester.get(requester, _NONE).non_urgent,
+            )
+            for c in art18.countries
+            for requester, received in c.requests_received_by_requester.items()
+        ],
+        numeric=2,
+    )
+    grounds = table(
+        ["requested party", "ground", "refusals"],
+        [
+            (c.country, ground, count)
+            for c in art18.countries
+            for ground, count in c.refusals_by_ground.items()
+        ],
+        numeric=2,
+    )
+    kinds = ", ".join(art18.kinds)
+    return (
+        "<section><h2>Art. 18 statistics</h2>"
+        f'<p class="muted">Message kinds counted as requests: {escape(kinds)}. Figures as of '
+        f"{escape(_when(art18.as_of))} (exercise time). Received, answered, refused and "
+        "judicial figures belong to the requested party; a request delayed for judicial "
+        "authorisation exceeds its limit when settled after (or still open past) its "
+        "original deadline.</p>"
+        f"{main}<h3>Received and answered by requesting country</h3>{by_requester}"
+        f"<h3>Refusals by ground</h3>{grounds}</section>"
+    )
+
+
+def _chain(report: Report) -> str:
+    chain = report.chain
+    verdict = (
+        '<p class="ok">Audit trail intact: every record is chained to the one before it.</p>'
+        if chain.intact
+        else f'<p class="fault">Audit trail broken: {len(chain.faults)} fault(s).</p>'
+        + '<ul class="faults">'
+        + "".join(f"<li>{escape(f)}</li>" for f in chain.faults)
+        + "</ul>"
+    )
+    counts = table(
+        ["records", "unique", "duplicates"],
+        [(chain.records, chain.unique, chain.duplicates)],
+        numeric=0,
+    )
+    return f"<section><h2>Audit chain check</h2>{verdict}{counts}</section>"
+
+
+def _exercise(report: Report) -> str:
+    facts = {k: v for k, v in report.exercise.items() if k != "name"}
+    if not facts:
+        return ""
+    return (
+        "<section><h2>Exercise</h2>"
+        + table(["fact", "value"], [(k, str(v)) for k, v in sorted(facts.items())], numeric=2)
+        + "</section>"
+    )
+
+
+def render_html(report: Report) -> str:
+    """The report as one self-contained HTML page."""
+    name = str(report.exercise.get("name") or "OneStop exercise")
+    c = report.compliance
+    a = report.answer_times
+    clarifications = table(
+        ["request", "from", "to", "clarifications", "final deadline"],
+        [
+            (r.request_id, r.from_, r.to, r.clarifications, r.deadline)
+            for r in report.clarifications
+        ],
+        numeric=3,
+    )
+    delays = table(
+        [
+            "request",
+            "from",
+            "to",
+            "delayed at",
+            "expected h",
+            "reason",
+            "original deadline",
+            "settled",
+            "limit exceeded",
+        ],
+        [
+            (
+                d.request_id,
+                d.from_,
+                d.to,
+                d.delayed_at,
+                d.expected_delay_hours,
+                d.reason,
+                d.original_deadline,
+                d.settled_at,
+                d.exceeded,
+            )
+            for d in report.delays
+        ],
+        numeric=99,
+    )
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        f"<title>{escape(name)}: after-action report</title>",
+        f"<style>{CSS}</style></head><body>",
+        f"<header><h1>{escape(name)}</h1><p>After-action report, rebuilt from the audit "
+        "trail</p></header><main>",
+        _summary(report),
+        _exercise(report),
+        "<section><h2>Requests against their deadlines</h2>",
+        timeline_plot(report),
+        "</section>",
+        '<section><h2>Time-limit compliance</h2><div class="grid">',
+        _compliance("per requested party", c.by_country),
+        _compliance("per channel", c.by_channel),
+        _compliance("per urgency", c.by_urgency),
+        "</div></section>",
+        '<section><h2>Answer times</h2><p class="muted">Receipt to reply or refusal, in '
+        'exercise hours (clock pauses included).</p><div class="grid">',
+        _answer_times("per channel", a.by_channel),
+        _answer_times("per urgency", a.by_urgency),
+        "</div>",
+        answer_time_plot(report),
+        "</section>",
+        "<section><h2>Refusals by ground (Art. 6(1))</h2>",
+        refusal_plot(report),
+        table(["ground", "refusals"], [(g.ground, g.refusals) for g in report.refusals_by_ground]),
+        "</section>",
+        "<section><h2>Clarifications and judicial delays</h2>",
+        "<h3>Clarifications (clock paused)</h3>",
+        clarifications if report.clarifications else '<p class="muted">None.</p>',
+        "<h3>Judicial authorisation delays (Art. 5(2))</h3>",
+        delays if report.delays else '<p class="muted">None.</p>',
+        "</section>",
+        _art18(report),
+        _chain(report),
+        f"<section><details{' open' if len(report.requests) <= OPEN_REQUESTS else ''}>"
+        f"<summary>All {len(report.requests)} requests</summary>",
+        _requests_table(report.requests),
+        "</details></section>",
+        "</main></body></html>",
+    ]
+    return "\n".join(parts) + "\n"
+
+
+def write_report(report: Report, directory: Path) -> tuple[Path, Path]:
+    """Write report.json and report.html into `directory` (created when missing); return
+    their paths."""
+    directory.mkdir(parents=True, exist_ok=True)
+    json_path = directory / "report.json"
+    html_path = directory / "report.html"
+    json_path.write_text(report_json(report), encoding="utf-8")
+    html_path.write_text(render_html(report), encoding="utf-8")
+    return json_path, html_path

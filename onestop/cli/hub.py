@@ -1,0 +1,98 @@
+"""`onestop hub`: run a hub worker."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import faust
+import typer
+
+from onestop.cli.common import BootstrapOption, NamespaceOption, PartitionsOption, fail
+from onestop.kafka.bootstrap import resolve_bootstrap
+from onestop.kafka.topics import TopicLayoutError, ensure_topics
+from schemas.deadlines import RULE_SETS
+from schemas.enums import Country, RuleSetName
+from schemas.topics import Topics
+
+
+def hub(
+    bootstrap: BootstrapOption = None,
+    namespace: NamespaceOption = "onestop",
+    partitions: PartitionsOption = 4,
+    web_port: Annotated[int, typer.Option(help="Port of /metrics and the web views")] = 6066,
+    web_host: Annotated[str, typer.Option(help="Address to bind the web port to")] = "127.0.0.1",
+    rules: Annotated[RuleSetName, typer.Option(help="Time-limit rule set")] = (
+        RuleSetName.DIRECTIVE_2023_977
+    ),
+    data_dir: Annotated[Path, typer.Option(help="Worker's local state")] = Path(".onestop-hub"),
+    log_level: Annotated[str, typer.Option(help="warn, info or debug")] = "warn",
+    parties: Annotated[
+        str | None,
+        typer.Option(help="Comma-separated parties whose outboxes to read; default: all"),
+    ] = None,
+    retention: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            help="Seconds a settled request or one-way message stays in the hub's table, "
+            "so that a message sent again is known as a duplicate; then it is let go",
+        ),
+    ] = 900.0,
+) -> None:
+    """Run a hub worker: validate, route, deliver, time and audit every message."""
+    from streams.app import Hub
+    from streams.settings import HubSettings
+
+    chosen = tuple(Country)
+    if parties:
+        try:
+            chosen = tuple(Country(code.strip().upper()) for code in parties.split(","))
+        except ValueError as exc:
+            fail(f"--parties {parties!r}: {exc}; use codes such as PL,LT,EUROPOL")
+    address = resolve_bootstrap(bootstrap)
+    topics = Topics(namespace, partitions)
+    settings = HubSettings(
+        bootstrap=address,
+        topics=topics,
+        parties=chosen,
+        rules=RULE_SETS[rules],
+        web_port=web_port,
+        web_host=web_host,
+        data_dir=data_dir / namespace,
+        settled_retention=retention,
+    )
+    try:
+        asyncio.run(ensure_topics(address, topics, settings.parties))
+    except TopicLayoutError as exc:
+        fail(str(exc))
+    run_worker(Hub(settings).app, log_level)
+
+
+class QuietWorker(faust.Worker):
+    """A Faust worker without the terminal spinner, its start-up heap frozen. The spinner
+    lowers the root logger to DEBUG so that it can spin on every record, which makes every
+    debug call of Faust and aiokafka on the hot path build a log record that is then
+    thrown away."""
+
+    def on_setup_root_logger(self, logger: logging.Logger, level: int) -> None:
+        self.spinner = None
+        logger.setLevel(level)
+
+    async def on_startup_finished(self) -> None:
+        """Once the worker is up, what it built lives as long as the process: move it out
+        of the garbage collector's sight. A full collection then looks only at what came
+        after: pauses of a few milliseconds instead of 55-100 ms in the middle of a batch."""
+        await super().on_startup_finished()
+        gc.collect()
+        gc.freeze()
+
+
+def run_worker(app: faust.App, log_level: str) -> None:
+    """Run a Faust app's worker in the foreground until a signal stops it."""
+    asyncio.set_event_loop(asyncio.new_event_loop())
+    worker = QuietWorker(app, loglevel=log_level, quiet=True)
+    worker.execute_from_commandline()

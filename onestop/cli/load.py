@@ -1,0 +1,263 @@
+"""`onestop load` and `onestop bench`: load the hub, and benchmark it against a raw
+passthrough. The work is in `onestop.bench.run` and `producers.load`; this is the shell."""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from aiokafka.errors import KafkaError
+from rich.console import Console
+from rich.table import Table
+
+from onestop.bench.run import (
+    TARGET_P99_MS,
+    TARGET_RATIO,
+    BenchReport,
+    append_benchmarks,
+    fresh_namespace,
+    run_bench,
+    run_load_against_hub,
+    write_json,
+)
+from onestop.cli.common import BootstrapOption, PartitionsOption, fail
+from onestop.kafka.bootstrap import resolve_bootstrap
+from onestop.kafka.services import ServiceError
+from onestop.kafka.topics import TopicLayoutError
+from onestop.paths import BENCHMARKS_PATH
+from producers.load import (
+    LoadError,
+    LoadResult,
+    LoadSettings,
+    LoadStep,
+    LoadTick,
+    machine_line,
+    parse_mix,
+    parse_rate,
+)
+from schemas.topics import Topics
+
+console = Console()
+
+
+def _quiet_kafka_client() -> None:
+    # aiokafka logs retries (e.g. leaders of just-created topics) as warnings; they are
+    # expected here and would bury the figures.
+    client_log = logging.getLogger("aiokafka")
+    if client_log.level < logging.ERROR:  # never louder than the entry point made it
+        client_log.setLevel(logging.ERROR)
+
+
+def _print_tick(tick: LoadTick) -> None:
+    console.print(
+        f"[dim]{tick.elapsed:6.1f} s[/]  sent {tick.sent_per_s:8.1f}/s  "
+        f"delivered {tick.delivered_per_s:8.1f}/s  backlog {tick.backlog:7d}  "
+        f"p50 {tick.p50_ms:8.1f} ms  p99 {tick.p99_ms:8.1f} ms",
+        highlight=False,
+    )
+
+
+def _print_step(step: LoadStep) -> None:
+    verdict = "[green]sustained[/]" if step.sustained else "[red]not sustained[/]"
+    console.print(
+        f"  step {step.rate:9.1f}/s: {step.completed_per_s:9.1f}/s out, backlog "
+        f"{step.backlog_at_end:6d} at end, p99 {step.p99_ms:8.1f} ms  {verdict}",
+        highlight=False,
+    )
+
+
+def _say(text: str) -> None:
+    console.print(f"[dim]{text}[/]", highlight=False)
+
+
+def result_table(title: str, result: LoadResult) -> Table:
+    """The figures of one load run (latencies in ms)."""
+    table = Table(title=title, show_header=True, header_style="bold")
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    rows: list[tuple[str, str]] = []
+    if result.max_rate is not None:
+        rows.append(("max sustained rate (msg/s)", f"{result.max_rate:.1f}"))
+    rows += [
+        ("offered rate (msg/s)", f"{result.offered_rate:.1f}"),
+        ("sent", f"{result.sent}"),
+        ("delivered", f"{result.delivered}"),
+        ("dead-lettered", f"{result.deadlettered}"),
+        ("missing", f"{result.missing}"),
+        ("unsent (sender behind)", f"{result.unsent}"),
+        ("send errors", f"{result.errors}"),
+        ("duplicates", f"{result.duplicates}"),
+        ("throughput (delivered/s)", f"{result.throughput:.1f}"),
+    ]
+    rows += [(f"latency {name} (ms)", f"{value:.2f}") for name, value in result.latency_ms.items()]
+    for name, value in rows:
+        table.add_row(name, value)
+    return table
+
+
+def load(
+    rate: Annotated[
+        str, typer.Option(help="Offered messages per second, or 'max' to search the highest")
+    ] = "100",
+    duration: Annotated[
+        float,
+        typer.Option(min=0.1, help="Seconds of sending (with --rate max: see --step-seconds)"),
+    ] = 30.0,
+    nodes: Annotated[
+        int, typer.Option(min=2, max=27, help="Simulated EU nodes; node i sends to node i+1")
+    ] = 4,
+    mix: Annotated[
+        str,
+        typer.Option(
+            help="Shares of kinds: request, spontaneous_information, bad (invalid, must be "
+            "dead-lettered), e.g. request=0.8,spontaneous_information=0.2"
+        ),
+    ] = "request=1",
+    poisson: Annotated[
+        bool, typer.Option(help="Poisson arrivals instead of evenly spaced sends")
+    ] = False,
+    json_file: Annotated[
+        Path | None, typer.Option("--json", help="Write the result as JSON to this file")
+    ] = None,
+    bootstrap: BootstrapOption = None,
+    namespace: Annotated[
+        str | None,
+        typer.Option(help="Topic prefix; default a fresh one per run (load-<timestamp>)"),
+    ] = None,
+    partitions: PartitionsOption = 4,
+    seed: Annotated[int, typer.Option(help="Seed of the kind mix and Poisson arrivals")] = 0,
+    step_seconds: Annotated[
+        float, typer.Option(min=1.0, help="Seconds per step of the --rate max search")
+    ] = 5.0,
+    keep_topics: Annotated[
+        bool,
+        typer.Option(
+            help="Keep the topics of the generated namespace (a given --namespace is always kept)"
+        ),
+    ] = False,
+) -> None:
+    """Load the hub open-loop and report throughput and end-to-end latency.
+
+    Starts a hub for the namespace unless one runs, waits until it delivers, sends at the
+    offered rate whatever the hub does, and follows every message to its inbox or to the
+    dead-letter topic."""
+    _quiet_kafka_client()
+    try:
+        settings = LoadSettings(
+            rate=parse_rate(rate),
+            duration=duration,
+            nodes=nodes,
+            mix=parse_mix(mix),
+            poisson=poisson,
+            seed=seed,
+            step_seconds=step_seconds,
+        )
+    except LoadError as exc:
+        fail(str(exc))
+    address = resolve_bootstrap(bootstrap)
+    topics = Topics(namespace or fresh_namespace("load"), partitions)
+    with tempfile.TemporaryDirectory(prefix="onestop-load-") as work:
+        try:
+            result = run_load_against_hub(
+                address,
+                topics,
+                settings,
+                Path(work),
+                on_tick=_print_tick,
+                on_step=_print_step,
+                progress=_say,
+                delete_topics=namespace is None and not keep_topics,
+            )
+        except (LoadError, ServiceError, TopicLayoutError) as exc:
+            fail(str(exc))
+        except KafkaError as exc:
+            fail(f"Kafka at {address}: {exc!r}; check that the broker runs and answers")
+    console.print(result_table(f"Load on namespace {topics.namespace}", result))
+    console.print(f"[dim]{machine_line(result.machine)}[/]", highlight=False)
+    if json_file is not None:
+        write_json(json_file, {"namespace": topics.namespace, **result.as_json()})
+        _say(f"wrote {json_file}")
+    if result.missing:
+        fail(f"{result.missing} message(s) were neither delivered nor dead-lettered", code=1)
+
+
+def bench_table(report: BenchReport) -> Table:
+    """The headline figures of a benchmark."""
+    table = Table(title="OneStop benchmark", header_style="bold")
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    table.add_column("target")
+    met = report.targets_met
+    latency = report.hub_half.latency_ms
+    memory = report.capacity.memory
+    rows = [
+        ("raw passthrough max (msg/s)", f"{report.raw.max_rate or 0:.0f}", ""),
+        ("raw passthrough throughput (msg/s)", f"{report.raw.throughput:.0f}", ""),
+        ("hub max (msg/s)", f"{report.hub.max_rate or 0:.0f}", ""),
+        ("hub throughput (msg/s)", f"{report.hub.throughput:.0f}", ""),
+        (
+            "hub / raw",
+            f"{report.ratio:.1%}",
+            f">= {TARGET_RATIO:.0%} " + ("met" if met["hub_vs_raw"] else "MISSED"),
+        ),
+        ("latency run rate (msg/s)", f"{report.hub_half.offered_rate:.0f}", "half the hub max"),
+        ("  p50 (ms)", f"{latency['p50']:.2f}", ""),
+        ("  p90 (ms)", f"{latency['p90']:.2f}", ""),
+        (
+            "  p99 (ms)",
+            f"{latency['p99']:.2f}",
+            f"<= {TARGET_P99_MS:.0f} ms " + ("met" if met["p99_at_half_max"] else "MISSED"),
+        ),
+        ("  p99.9 (ms)", f"{latency['p99_9']:.2f}", ""),
+        ("  max (ms)", f"{latency['max']:.2f}", ""),
+        ("open request in table (bytes)", f"{memory.table_bytes_per_request:.0f}", ""),
+        ("  of which JSON value (bytes)", f"{memory.json_bytes_mean:.0f}", ""),
+        ("deadline index entry (bytes)", f"{memory.index_bytes_per_request:.0f}", ""),
+        (f"decode all {memory.requests:,} entries (s)", f"{memory.decode_seconds:.2f}", ""),
+    ]
+    for scan in report.capacity.deadlines:
+        rows.append(
+            (
+                f"due(): {scan.due} of {scan.open_requests:,} open (us)",
+                f"{scan.due_us_median:.0f}",
+                f"full scan {scan.full_scan_us:,.0f} us",
+            )
+        )
+    for row in rows:
+        table.add_row(*row)
+    return table
+
+
+def bench(
+    json_file: Annotated[Path, typer.Option("--json", help="Write the full report here")],
+    duration: Annotated[
+        float, typer.Option(min=1.0, help="Seconds of the latency run at half the max rate")
+    ] = 20.0,
+    bootstrap: BootstrapOption = None,
+    step_seconds: Annotated[
+        float, typer.Option(min=1.0, help="Seconds per step of the max-rate searches")
+    ] = 5.0,
+    benchmarks: Annotated[
+        Path, typer.Option(help="Markdown file the dated result row is appended to")
+    ] = BENCHMARKS_PATH,
+) -> None:
+    """Benchmark the hub against a raw Kafka passthrough on one broker, then memory per
+    open request and deadline lookup cost; append the row to BENCHMARKS.md."""
+    _quiet_kafka_client()
+    address = resolve_bootstrap(bootstrap)
+    try:
+        report = run_bench(
+            address, duration, step_seconds=step_seconds, progress=_say, on_step=_print_step
+        )
+    except (LoadError, ServiceError, TopicLayoutError) as exc:
+        fail(str(exc))
+    except KafkaError as exc:
+        fail(f"Kafka at {address}: {exc!r}; check that the broker runs and answers")
+    console.print(bench_table(report))
+    console.print(f"[dim]{machine_line(report.machine)}[/]", highlight=False)
+    write_json(json_file, report.as_json())
+    append_benchmarks(report, benchmarks)
+    _say(f"wrote {json_file} and appended a row to {benchmarks}")

@@ -1,0 +1,370 @@
+"""Plays a scenario: publishes the clock, starts the hub and the nodes when none run,
+sends the injects and the background traffic in exercise time, follows the audit trail for
+live progress, and ends when every inject is settled or the scenario's end time comes."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import random
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from onestop.exercise.clock_control import publish_clock
+from onestop.exercise.progress import ExerciseProgress
+from onestop.exercise.scenario import Inject, Scenario
+from onestop.kafka.groups import active_groups, wait_until_stable
+from onestop.kafka.services import ServiceProcess, hub_process
+from onestop.kafka.topics import ensure_topics
+from producers.host import NodeHost
+from producers.traffic import PlannedMessage, background_traffic, build_message
+from schemas.audit import AuditRecord
+from schemas.clock import ChannelOutage, ClockAction, ClockCommand, ExerciseSetup
+from schemas.enums import Country, MessageKind
+from schemas.messages import ONE_WAY_KINDS, MessageBase
+from schemas.topics import Topics
+
+TICK_SECONDS = 0.25
+
+
+class ExerciseError(RuntimeError):
+    """The exercise could not run; the message says why."""
+
+
+@dataclass
+class ExerciseOptions:
+    """How to run a scenario."""
+
+    bootstrap: str
+    namespace: str = "onestop"
+    partitions: int = 4
+    speed: float | None = None
+    seed: int | None = None
+    run_id: str | None = None
+
+
+@dataclass
+class Snapshot:
+    """What the live display shows."""
+
+    exercise_time: datetime
+    injects_sent: int
+    injects_total: int
+    background_sent: int
+    open: int
+    overdue: int
+    answered: int
+    refused: int
+    rejected: int
+
+
+@dataclass
+class ExerciseResult:
+    """How a run went, and the audit records it produced (with partition and offset)."""
+
+    run_id: str
+    namespace: str
+    started_hub: bool
+    ended_by: str  # "settled" or "end time"
+    exercise_start: datetime
+    exercise_end: datetime
+    records: list[AuditRecord] = field(default_factory=list)
+    injects: dict[str, str] = field(default_factory=dict)  # inject id -> request id
+    outcomes: dict[str, str | None] = field(default_factory=dict)
+
+
+def default_run_id(scenario: Scenario) -> str:
+    """`<scenario slug>-<UTC wall time>`: request ids stay unique across runs."""
+    slug = "".join(c if c.isalnum() else "-" for c in scenario.name.lower()).strip("-")
+    return f"{slug[:24]}-{datetime.now(UTC):%Y%m%d%H%M%S}"
+
+
+def exercise_setup(scenario: Scenario) -> ExerciseSetup:
+    """What the hub must know of the scenario: rules, PCCCs, liaison officers, outages."""
+    start = scenario.clock.start
+    outages = [
+        ChannelOutage(
+            channel=o.channel,
+            start=start + timedelta(minutes=o.start_minutes),
+            end=start + timedelta(minutes=o.end_minutes),
+        )
+        for spec in scenario.nodes.values()
+        for o in spec.profile.outages
+    ]
+    return ExerciseSetup(
+        rules=scenario.rule_set,
+        pcccs=scenario.pcccs,
+        liaison_officers=scenario.liaison_officers,
+        outages=outages,
+    )
+
+
+class ExerciseRunner:
+    """One run of one scenario."""
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        options: ExerciseOptions,
+        on_snapshot: Callable[[Snapshot], None] | None = None,
+    ) -> None:
+        self.scenario = scenario
+        self.options = options
+        self.on_snapshot = on_snapshot
+        self.run_id = options.run_id or default_run_id(scenario)
+        self.seed = scenario.seed if options.seed is None else options.seed
+        self.speed = options.speed or scenario.clock.speed
+        self.topics = Topics(options.namespace, options.partitions)
+        self.start = scenario.clock.start
+        self.end = self.start + scenario.clock.end
+        self.progress = ExerciseProgress(on_outcome=self._on_outcome)
+        self.request_of = {i.id: f"{self.run_id}.{i.id}" for i in scenario.injects}
+        self.inject_of = {r: i for i, r in self.request_of.items()}
+        self.sent: set[str] = set()
+        self.skipped: set[str] = set()
+        self.background_sent = 0
+        self.seen_requests: set[str] = set()
+        self.records: list[AuditRecord] = []
+        self.host: NodeHost | None = None
+        self._hub: ServiceProcess | None = None
+
+    async def run(self) -> ExerciseResult:
+        """Play the scenario to its end and return what happened."""
+        opts = self.options
+        await ensure_topics(opts.bootstrap, self.topics, list(Country))
+        started_hub = await self._ensure_hub()
+        try:
+            if started_hub and not await wait_until_stable(
+                opts.bootstrap, f"{self.topics.namespace}-hub"
+            ):
+                raise ExerciseError("the hub did not join its consumer group within 90 s")
+            audit_from = await self._audit_ends()
+            running_nodes = await self._running_nodes()
+            profiles = {c: s.profile for c, s in self.scenario.nodes.items()}
+            self.host = NodeHost(
+                opts.bootstrap,
+                self.topics,
+                profiles,
+                seed=self.seed,
+                answering=set(profiles) - running_nodes,
+            )
+            await self.host.start()
+            # Exercise time starts once hub and nodes are ready, so no inject waits for them.
+            offset = await publish_clock(
+                opts.bootstrap,
+                self.topics,
+                ClockCommand(
+                    exercise_id=self.run_id,
+                    action=ClockAction.START,
+                    issued_at=datetime.now(UTC),
+                    exercise_start=self.start,
+                    speed=self.speed,
+                    setup=exercise_setup(self.scenario),
+                ),
+            )
+            if not await self.host.clock_feed.wait_for(offset + 1):
+                raise ExerciseError("the exercise clock's start was not read back within 10 s")
+            follower = asyncio.create_task(self._follow_audit(audit_from))
+            try:
+                self._schedule()
+                ended_by = await self._wait_for_end()
+                await self._settle_tail()
+            finally:
+                follower.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await follower
+        finally:
+            if self.host is not None:
+                await self.host.stop()
+            if started_hub:
+                self._stop_hub()
+        return ExerciseResult(
+            run_id=self.run_id,
+            namespace=opts.namespace,
+            started_hub=started_hub,
+            ended_by=ended_by,
+            exercise_start=self.start,
+            exercise_end=self.end,
+            records=self.records,
+            injects=dict(self.request_of),
+            outcomes={i: self.progress.outcome(r) for i, r in self.request_of.items()},
+        )
+
+    # ---- components --------------------------------------------------------------------
+
+    async def _ensure_hub(self) -> bool:
+        group = f"{self.topics.namespace}-hub"
+        if group in await active_groups(self.options.bootstrap, [group]):
+            return False
+        workdir = Path(tempfile.gettempdir()) / "onestop-exercise"
+        self._hub = hub_process(
+            self.options.bootstrap, self.topics, workdir, parties=sorted(self.scenario.nodes)
+        ).start()
+        return True
+
+    def _stop_hub(self) -> None:
+        if self._hub is not None:
+            self._hub.stop()
+
+    async def _running_nodes(self) -> set[Country]:
+        groups = {f"{self.topics.namespace}-node-{c.value}": c for c in self.scenario.nodes}
+        active = await active_groups(self.options.bootstrap, list(groups))
+        return {groups[g] for g in active}
+
+    async def _audit_ends(self) -> dict[TopicPartition, int]:
+        consumer = AIOKafkaConsumer(bootstrap_servers=self.options.bootstrap)
+        await consumer.start()
+        try:
+            tps = [TopicPartition(self.topics.audit, p) for p in range(self.topics.partitions)]
+            ends: dict[TopicPartition, int] = await consumer.end_offsets(tps)
+            return ends
+        finally:
+            await consumer.stop()
+
+    async def _follow_audit(self, start: dict[TopicPartition, int]) -> None:
+        consumer = AIOKafkaConsumer(bootstrap_servers=self.options.bootstrap)
+        await consumer.start()
+        try:
+            prefix = f"{self.run_id}."
+            consumer.assign(list(start))
+            for tp, offset in start.items():
+                consumer.seek(tp, offset)
+            while True:
+                batch = await consumer.getmany(timeout_ms=200)
+                for records in batch.values():
+                    for raw in records:
+                        record = AuditRecord.model_validate_json(raw.value)
+                        if record.request_id and not record.request_id.startswith(prefix):
+                            continue  # an earlier run's request in the same namespace
+                        self.records.append(record)
+                        if record.request_id:
+                            self.seen_requests.add(record.request_id)
+                        self.progress.observe(record)
+        finally:
+            await consumer.stop()
+
+    # ---- injects -----------------------------------------------------------------------
+
+    def _schedule(self) -> None:
+        assert self.host is not None
+        for inject in self.scenario.injects:
+            if inject.after is None:
+                self._schedule_inject(inject, self.start + inject.at)
+        background = self.scenario.background
+        if background is not None:
+            planned = background_traffic(
+                random.Random(f"{self.seed}/background"),
+                sorted(self.scenario.nodes),
+                self.start,
+                self.end,
+                background.rate_per_hour,
+                background.kinds,
+                background.urgent_share,
+                self.run_id,
+            )
+            for item in planned:
+                self.host.scheduler.at(item.at, functools.partial(self._send_planned, item))
+
+    async def _send_planned(self, item: PlannedMessage) -> None:
+        assert self.host is not None
+        await self.host.nodes[item.sender].send(item.message(self.host.clock.now()))
+        self.background_sent += 1
+
+    def _schedule_inject(self, inject: Inject, moment: datetime) -> None:
+        assert self.host is not None
+
+        async def send() -> None:
+            assert self.host is not None
+            await self.host.nodes[inject.sender].send(self._message(inject))
+            self.sent.add(inject.id)
+
+        self.host.scheduler.at(moment, send, f"inject {inject.id}")
+
+    def _message(self, inject: Inject) -> MessageBase:
+        assert self.host is not None
+        fields = dict(inject.payload)
+        if inject.kind is MessageKind.REQUEST:
+            fields.setdefault("urgency", inject.urgency)
+            fields.setdefault("accessibility", inject.accessibility)
+            if inject.urgency_reason:
+                fields.setdefault("urgency_reason", inject.urgency_reason)
+        if inject.kind is MessageKind.PRUM_FOLLOWUP and "hit_request_id" in fields:
+            hit = str(fields["hit_request_id"])
+            fields["hit_request_id"] = self.request_of.get(hit, hit)
+        request_id = self.request_of[inject.id]
+        return build_message(
+            inject.kind,
+            request_id=request_id,
+            case_id=f"{self.run_id}.{inject.case or inject.id}",
+            sender=inject.sender,
+            recipient=inject.recipient,
+            sent_at=self.host.clock.now(),
+            subject=inject.subject,
+            language=inject.language,
+            handling_code=inject.handling_code,
+            fields=fields,
+        )
+
+    def _on_outcome(self, request_id: str, outcome: str, moment: datetime) -> None:
+        trigger = self.inject_of.get(request_id)
+        if trigger is None:
+            return
+        for inject in self.scenario.injects:
+            after = inject.after
+            if after is None or after.inject != trigger or inject.id in self.sent:
+                continue
+            if after.outcome == outcome:
+                self._schedule_inject(inject, moment + inject.at)
+            elif outcome != "overdue":
+                self.skipped.add(inject.id)  # settled otherwise: its trigger cannot come
+
+    # ---- the end -----------------------------------------------------------------------
+
+    def _decided(self, inject: Inject) -> bool:
+        if inject.id in self.skipped:
+            return True
+        if inject.id not in self.sent:
+            return False
+        if inject.kind in ONE_WAY_KINDS:
+            return self.request_of[inject.id] in self.seen_requests
+        progress = self.progress.requests.get(self.request_of[inject.id])
+        return progress is not None and progress.settled is not None
+
+    async def _wait_for_end(self) -> str:
+        assert self.host is not None
+        while True:
+            self._report()
+            if all(self._decided(i) for i in self.scenario.injects):
+                return "settled"
+            if self.host.clock.now() >= self.end:
+                return "end time"
+            await asyncio.sleep(TICK_SECONDS)
+
+    async def _settle_tail(self) -> None:
+        """Give the audit follower a moment to read the records of the last answers."""
+        await asyncio.sleep(TICK_SECONDS * 2)
+        self._report()
+
+    def _report(self) -> None:
+        if self.on_snapshot is None or self.host is None:
+            return
+        p = self.progress
+        self.on_snapshot(
+            Snapshot(
+                exercise_time=self.host.clock.now(),
+                injects_sent=len(self.sent),
+                injects_total=len(self.scenario.injects),
+                background_sent=self.background_sent,
+                open=p.open,
+                overdue=p.overdue,
+                answered=p.count("answered"),
+                refused=p.count("refused"),
+                rejected=p.rejected,
+            )
+        )
