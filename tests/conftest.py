@@ -9,7 +9,8 @@ from collections.abc import Generator, Iterator
 import pytest
 
 from onestop.kafka.bootstrap import BOOTSTRAP_ENV
-from onestop.kafka.broker import LocalBroker, free_port
+from onestop.kafka.broker import LocalBroker
+from onestop.kafka.probe import free_port
 
 LOG_TAIL_BYTES = 20_000  # of each service log shown with a failed test
 

@@ -15,8 +15,8 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.structs import ConsumerRecord
 
 from onestop.exercise.clock_control import publish_clock
-from onestop.kafka.broker import free_port
 from onestop.kafka.groups import wait_until_stable
+from onestop.kafka.probe import free_port
 from onestop.kafka.services import ServiceProcess, hub_process
 from onestop.kafka.topics import ensure_topics
 from schemas.audit import AuditRecord

@@ -4,25 +4,20 @@ offline and can be mailed as one file. `write_report` writes report.json beside 
 
 from __future__ import annotations
 
-import base64
-import io
-import re
-from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime
+from collections.abc import Iterable, Sequence
 from html import escape
 from pathlib import Path
 from typing import Final
 
-from matplotlib.artist import Artist
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from matplotlib.lines import Line2D
-from matplotlib.patches import Patch
-from matplotlib.ticker import MaxNLocator
-
+from onestop.audit.plots import (
+    OUTCOME_COLOURS,
+    answer_time_plot,
+    is_exercise_time,
+    refusal_plot,
+    timeline_plot,
+    when,
+)
 from onestop.audit.report import (
-    HOUR,
-    NO_CHANNEL,
     AnswerTimeRow,
     ComplianceRow,
     Report,
@@ -31,14 +26,6 @@ from onestop.audit.report import (
 )
 from onestop.audit.statistics import CountryFigures, UrgencySplit
 
-OUTCOME_COLOURS: Final = {
-    "answered": "#2e7d32",
-    "refused": "#8e24aa",
-    "overdue": "#c62828",
-    "open": "#1565c0",
-}
-#: Most requests the timeline labels one by one; beyond it the rows stay unlabelled.
-TIMELINE_LABELS: Final = 80
 #: Most requests whose table is shown unfolded.
 OPEN_REQUESTS: Final = 100
 
@@ -75,173 +62,14 @@ ul.faults { font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 12
 """
 
 
-# ---- plots ------------------------------------------------------------------------------
-
-
-def _short_ids(ids: list[str]) -> list[str]:
-    """Request ids without the run prefix they all share (`<run id>.`), for plot labels."""
-    prefixes = {i.rsplit(".", 1)[0] for i in ids if "." in i}
-    if len(prefixes) == 1 and all("." in i for i in ids):
-        return [i.rsplit(".", 1)[1] for i in ids]
-    return ids
-
-
-def _png(figure: Figure) -> str:
-    """`figure` as an <img> with an inline base64 PNG."""
-    FigureCanvasAgg(figure)
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=100, metadata={"Software": None})
-    data = base64.b64encode(buffer.getvalue()).decode("ascii")
-    return f'<img class="plot" alt="plot" src="data:image/png;base64,{data}">'
-
-
-def _parse(moment: str | None) -> datetime | None:
-    return datetime.fromisoformat(moment) if moment else None
-
-
-def _since(origin: datetime, moment: datetime) -> float:
-    return (moment - origin).total_seconds() / HOUR
-
-
-def timeline_plot(report: Report) -> str:
-    """Every request as a bar from receipt to settlement (or to the trail's end when
-    unsettled) against its deadline, in exercise hours since the first receipt."""
-    rows = report.requests
-    origin = _parse(report.summary.first_received_at)
-    end = _parse(report.summary.as_of)
-    if not rows or origin is None or end is None:
-        return '<p class="muted">No requests on the trail.</p>'
-    labelled = len(rows) <= TIMELINE_LABELS
-    figure = Figure(figsize=(11, min(1.8 + 0.3 * len(rows), 24)))
-    ax = figure.subplots()
-    for index, row in enumerate(rows):
-        received = _since(origin, _parse(row.received_at) or origin)
-        stop = _since(origin, _parse(row.settled_at) or end)
-        colour = OUTCOME_COLOURS[row.outcome]
-        ax.barh(
-            index,
-            max(stop - received, 0.0),
-            left=received,
-            height=0.6,
-            color=colour,
-            alpha=0.85 if row.on_time else 0.55,
-            hatch=None if row.on_time else "///",
-            edgecolor=colour,
-        )
-        ax.plot([received], [index], marker="o", markersize=3, color=colour)
-        original = _parse(row.original_deadline)
-        deadline = _parse(row.deadline)
-        if original is not None and original != deadline:
-            ax.plot(
-                [_since(origin, original)],
-                [index],
-                marker="D",
-                markersize=6,
-                markerfacecolor="none",
-                markeredgecolor="#555",
-            )
-        if deadline is not None:
-            ax.plot([_since(origin, deadline)], [index], marker="D", markersize=6, color="#111")
-    ax.axvline(_since(origin, end), color="#888", linestyle=":", linewidth=1)
-    ax.set_ylim(len(rows) - 0.5, -0.5)
-    if labelled:
-        labels = _short_ids([r.request_id for r in rows])
-        ax.set_yticks(
-            range(len(rows)), [f"{i} {r.from_}>{r.to}" for i, r in zip(labels, rows, strict=True)]
-        )
-        ax.tick_params(axis="y", labelsize=8)
-    else:
-        ax.set_yticks([])
-        ax.set_ylabel(f"{len(rows)} requests, in order of receipt")
-    ax.set_xlabel(f"exercise hours since {_when(report.summary.first_received_at)}")
-    ax.grid(axis="x", color="#e0e0e0")
-    handles: list[Artist] = [Patch(color=c, label=o) for o, c in OUTCOME_COLOURS.items()]
-    handles += [
-        Patch(facecolor="white", edgecolor="#444", hatch="///", label="late"),
-        Line2D([], [], marker="D", color="#111", linestyle="none", label="deadline"),
-        Line2D(
-            [],
-            [],
-            marker="D",
-            markerfacecolor="none",
-            markeredgecolor="#555",
-            linestyle="none",
-            label="original deadline",
-        ),
-    ]
-    ax.legend(
-        handles=handles,
-        loc="lower center",
-        bbox_to_anchor=(0.5, 1.0),
-        ncol=len(handles),
-        fontsize=8,
-        frameon=False,
-    )
-    figure.tight_layout()
-    return _png(figure)
-
-
-def answer_time_plot(report: Report) -> str:
-    """Box plots of answer times (exercise hours) per channel and per urgency, each
-    settled request drawn as a dot over its box."""
-    settled = [r for r in report.requests if r.answer_hours is not None]
-    if not settled:
-        return '<p class="muted">No request was settled.</p>'
-    figure = Figure(figsize=(11, 3.6))
-    axes = figure.subplots(1, 2)
-    groupings: tuple[tuple[str, Callable[[RequestRow], str]], ...] = (
-        ("per channel", lambda r: r.channel or NO_CHANNEL),
-        ("per urgency", lambda r: r.urgency or "n/a"),
-    )
-    for ax, (title, key) in zip(axes, groupings, strict=True):
-        groups: dict[str, list[float]] = {}
-        for row in settled:
-            groups.setdefault(key(row), []).append(row.answer_hours or 0.0)
-        names = sorted(groups)
-        data = [groups[n] for n in names]
-        ax.boxplot(data, widths=0.5)
-        for position, values in enumerate(data, start=1):
-            ax.plot([position] * len(values), values, "o", color="#0b2e59", alpha=0.5)
-        ax.set_xticks(range(1, len(names) + 1), names)
-        ax.set_title(f"answer time {title}", fontsize=10)
-        ax.set_ylabel("exercise hours")
-        ax.grid(axis="y", color="#e0e0e0")
-    figure.tight_layout()
-    return _png(figure)
-
-
-def refusal_plot(report: Report) -> str:
-    """Refusals per ground of Art. 6(1), as horizontal bars."""
-    grounds = report.refusals_by_ground
-    if not grounds:
-        return '<p class="muted">No refusals.</p>'
-    figure = Figure(figsize=(8, 0.8 + 0.45 * len(grounds)))
-    ax = figure.subplots()
-    ax.barh(range(len(grounds)), [g.refusals for g in grounds], color=OUTCOME_COLOURS["refused"])
-    ax.set_yticks(range(len(grounds)), [g.ground for g in grounds])
-    ax.invert_yaxis()
-    ax.set_xlabel("refusals")
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    figure.tight_layout()
-    return _png(figure)
-
-
 # ---- HTML pieces ------------------------------------------------------------------------
-
-
-_FRACTION: Final = re.compile(r"(T\d\d:\d\d:\d\d)\.\d+Z$")
-
-
-def _when(moment: str | None) -> str:
-    """An ISO exercise time as shown to a person: to the second."""
-    return _FRACTION.sub(r"\1Z", moment) if moment else "-"
 
 
 def _cell(value: object) -> str:
     if value is None:
         return "-"
-    if isinstance(value, str) and _FRACTION.search(value):
-        return escape(_when(value))
+    if isinstance(value, str) and is_exercise_time(value):
+        return escape(when(value))
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, float):
@@ -316,7 +144,7 @@ def _summary(report: Report) -> str:
         _card("rejected (dead letters)", s.rejected, "bad" if s.rejected else ""),
         _card("duplicate records", s.duplicates),
     ]
-    span = f"first receipt {_when(s.first_received_at)}, trail ends {_when(s.as_of)}"
+    span = f"first receipt {when(s.first_received_at)}, trail ends {when(s.as_of)}"
     return (
         f'<section><h2>Summary</h2><div class="cards">{"".join(cards)}</div>'
         f'<p class="muted">Exercise time: {escape(span)}. Audit records read: {s.records} '
@@ -452,7 +280,7 @@ def _art18(report: Report) -> str:
     return (
         "<section><h2>Art. 18 statistics</h2>"
         f'<p class="muted">Message kinds counted as requests: {escape(kinds)}. Figures as of '
-        f"{escape(_when(art18.as_of))} (exercise time). Received, answered, refused and "
+        f"{escape(when(art18.as_of))} (exercise time). Received, answered, refused and "
         "judicial figures belong to the requested party; a request delayed for judicial "
         "authorisation exceeds its limit when settled after (or still open past) its "
         "original deadline.</p>"

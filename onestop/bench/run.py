@@ -30,20 +30,14 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
 from onestop.bench.capacity import CapacityReport
-from onestop.kafka.broker import KAFKA_VERSION
+from onestop.kafka.jars import KAFKA_VERSION
 from onestop.kafka.services import ServiceError, ServiceProcess, hub_process
 from onestop.kafka.topics import ensure_topics
 from onestop.paths import BENCHMARKS_PATH
-from producers.load import (
-    LoadGenerator,
-    LoadResult,
-    LoadSettings,
-    LoadStep,
-    LoadTick,
-    describe_machine,
-    load_nodes,
-    machine_line,
-)
+from producers.load.generator import LoadGenerator
+from producers.load.machine import describe_machine, machine_line
+from producers.load.results import LoadResult, LoadStep, LoadTick
+from producers.load.settings import LoadSettings, load_nodes
 from schemas.enums import Country
 from schemas.topics import Topics
 

@@ -36,7 +36,7 @@ from onestop.audit.statistics import (
 )
 from onestop.cli.common import BootstrapOption, NamespaceOption, fail
 from onestop.kafka.bootstrap import resolve_bootstrap
-from onestop.kafka.broker import BrokerError
+from onestop.kafka.errors import BrokerError
 from schemas.messages import OPENING_KINDS
 from schemas.topics import Topics
 

@@ -11,14 +11,10 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
-from onestop.kafka.broker import (
-    DEFAULT_PORT,
-    KAFKA_VERSION,
-    BrokerError,
-    JavaMissingError,
-    LocalBroker,
-    MavenMissingError,
-)
+from onestop.kafka.broker import DEFAULT_PORT, LocalBroker
+from onestop.kafka.errors import BrokerError
+from onestop.kafka.jars import KAFKA_VERSION, MavenMissingError
+from onestop.kafka.java import JavaMissingError
 
 broker_app = typer.Typer(
     help=f"Run a local single-node Apache Kafka {KAFKA_VERSION} broker (KRaft) on 127.0.0.1.",

@@ -28,16 +28,9 @@ from onestop.kafka.bootstrap import resolve_bootstrap
 from onestop.kafka.services import ServiceError
 from onestop.kafka.topics import TopicLayoutError
 from onestop.paths import BENCHMARKS_PATH
-from producers.load import (
-    LoadError,
-    LoadResult,
-    LoadSettings,
-    LoadStep,
-    LoadTick,
-    machine_line,
-    parse_mix,
-    parse_rate,
-)
+from producers.load.machine import machine_line
+from producers.load.results import LoadResult, LoadStep, LoadTick
+from producers.load.settings import LoadError, LoadSettings, parse_mix, parse_rate
 from schemas.topics import Topics
 
 console = Console()

@@ -19,95 +19,43 @@ broker answers, which would stall a running loop.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
 import logging
 import os
-import re
-import shutil
 import signal
-import socket
 import subprocess
-import threading
 import time
 import uuid
-from collections.abc import Coroutine, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Final
 
 import platformdirs
 
-from onestop.paths import DEPLOY_DIR
+from onestop.kafka.errors import BrokerError, tail
+from onestop.kafka.jars import (
+    KAFKA_VERSION,
+    LOG4J_CONFIG_PATH,
+    default_cache_dir,
+    ensure_kafka_libs,
+)
+from onestop.kafka.java import find_java
+from onestop.kafka.probe import HOST, answers_metadata, free_port, port_free, port_open
 
-__all__ = [
-    "CACHE_DIR_ENV",
-    "DEFAULT_PORT",
-    "KAFKA_VERSION",
-    "LOG4J_CONFIG_PATH",
-    "MIN_JAVA_VERSION",
-    "POM_PATH",
-    "BrokerError",
-    "BrokerStatus",
-    "JavaMissingError",
-    "LocalBroker",
-    "MavenMissingError",
-    "default_cache_dir",
-    "default_data_dir",
-    "ensure_kafka_libs",
-    "find_java",
-    "free_port",
-    "java_major_version",
-]
-
-#: Apache Kafka version of the local broker; must equal ``kafka.version`` in the pom.
-KAFKA_VERSION = "4.1.1"
-#: Oldest Java feature release that runs Kafka 4.x brokers.
-MIN_JAVA_VERSION = 17
-#: Environment variable overriding the cache directory holding the Kafka jars.
-CACHE_DIR_ENV = "ONESTOP_CACHE_DIR"
 #: Port of the broker when none is given.
-DEFAULT_PORT = 9092
-#: The broker binds and advertises this address only.
-HOST = "127.0.0.1"
+DEFAULT_PORT: Final = 9092
 
-_DEPLOY_DIR = DEPLOY_DIR / "kafka"
-#: Maven pom pinning the Kafka server jars (found relative to the package, editable install).
-POM_PATH = _DEPLOY_DIR / "pom.xml"
-#: Log4j2 configuration handed to the JVM.
-LOG4J_CONFIG_PATH = _DEPLOY_DIR / "log4j2.yaml"
-
-_MARKER_NAME = "libs.complete.json"
 _JVM_HEAP = "-Xmx1g"
-_LOG_TAIL_LINES = 20
 _POLL_INTERVAL_S = 0.5
 _KILL_WAIT_S = 10.0
-_ALTERNATIVES = (
-    "run Kafka with Docker (`docker compose up kafka`), or point `--bootstrap` / "
-    "`ONESTOP_BOOTSTRAP` at an existing Kafka cluster"
-)
 
 log = logging.getLogger(__name__)
-
-_T = TypeVar("_T")
 
 # JVMs started by this Python process, by pid. Polling the Popen reaps the child (no zombie
 # left behind) and keeps Python from warning that a subprocess is still running.
 _CHILDREN: dict[int, subprocess.Popen[bytes]] = {}
-
-
-class BrokerError(RuntimeError):
-    """The local broker could not be started, probed or stopped."""
-
-
-class JavaMissingError(BrokerError):
-    """No Java 17+ runtime was found (``JAVA_HOME/bin/java`` or ``java`` on PATH)."""
-
-
-class MavenMissingError(BrokerError):
-    """``mvn`` is needed to fetch the Kafka jars (empty cache) but is not on PATH."""
 
 
 @dataclass(frozen=True)
@@ -128,171 +76,9 @@ class BrokerStatus:
     data_dir: Path
 
 
-def free_port() -> int:
-    """Return a TCP port on 127.0.0.1 that is free right now (the OS picks it)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def default_cache_dir() -> Path:
-    """Return the cache directory for the Kafka jars: ``$ONESTOP_CACHE_DIR`` or the user's."""
-    override = os.environ.get(CACHE_DIR_ENV, "").strip()
-    if override:
-        return Path(override).expanduser().absolute()
-    return Path(platformdirs.user_cache_dir("onestop"))
-
-
 def default_data_dir(port: int) -> Path:
     """Return the default data directory of the broker on ``port``."""
     return Path(platformdirs.user_data_dir("onestop")) / f"broker-{port}"
-
-
-def _java_problem_message(problem: str) -> str:
-    return (
-        f"Java {MIN_JAVA_VERSION} or newer is needed to run the local Kafka broker, but "
-        f"{problem}. Install it (for example `apt-get install openjdk-17-jre-headless`, then "
-        f"make sure `java` is on PATH or JAVA_HOME points to a JDK {MIN_JAVA_VERSION}+), or "
-        f"{_ALTERNATIVES}."
-    )
-
-
-def java_major_version(java: Path | str) -> int | None:
-    """Return the feature release of ``java`` (8 for "1.8.0_x", 17 for "17.0.15"), or None.
-
-    Parses the ``version "..."`` part that ``java -version`` prints on stderr; None when the
-    command cannot run or prints no version.
-    """
-    try:
-        result = subprocess.run(
-            [str(java), "-version"],
-            capture_output=True,
-            text=True,
-            stdin=subprocess.DEVNULL,
-            timeout=60,
-            check=False,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    match = re.search(r'version "(\d+)(?:\.(\d+))?', result.stderr + result.stdout)
-    if match is None:
-        return None
-    major = int(match.group(1))
-    if major == 1 and match.group(2) is not None:
-        return int(match.group(2))
-    return major
-
-
-def find_java() -> Path:
-    """Return a Java 17+ executable: ``$JAVA_HOME/bin/java`` when present, else ``java`` on PATH.
-
-    Raises:
-        JavaMissingError: none found, or the one found is older than Java 17.
-    """
-    java: Path | None = None
-    java_home = os.environ.get("JAVA_HOME", "").strip()
-    if java_home:
-        candidate = Path(java_home) / "bin" / "java"
-        if candidate.is_file() and os.access(candidate, os.X_OK):
-            java = candidate
-    if java is None:
-        on_path = shutil.which("java")
-        if on_path is not None:
-            java = Path(on_path)
-    if java is None:
-        raise JavaMissingError(
-            _java_problem_message("no `java` was found on PATH nor in JAVA_HOME/bin")
-        )
-    version = java_major_version(java)
-    if version is None:
-        raise JavaMissingError(
-            _java_problem_message(f"the version of `{java}` could not be determined")
-        )
-    if version < MIN_JAVA_VERSION:
-        raise JavaMissingError(_java_problem_message(f"`{java}` is Java {version}"))
-    return java
-
-
-def _kafka_root(cache_dir: Path) -> Path:
-    return cache_dir / f"kafka-{KAFKA_VERSION}"
-
-
-def _libs_complete(libs: Path) -> bool:
-    """True when the marker written after a successful copy lists jars that all exist."""
-    try:
-        names = json.loads((libs.parent / _MARKER_NAME).read_text())["jars"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return False
-    if not isinstance(names, list) or not names:
-        return False
-    return all(isinstance(name, str) and (libs / name).is_file() for name in names)
-
-
-def _tail(text: str, lines: int = _LOG_TAIL_LINES) -> str:
-    return "\n".join(text.rstrip().splitlines()[-lines:])
-
-
-def ensure_kafka_libs(cache_dir: Path | None = None) -> Path:
-    """Return the directory with the Kafka server jars, running Maven once if needed.
-
-    The jars go to ``<cache_dir>/kafka-<version>/libs``; a marker file written after a
-    successful copy makes later calls return at once without Maven.
-
-    Raises:
-        MavenMissingError: the cache is empty and ``mvn`` is not on PATH.
-        BrokerError: the pom is missing or Maven failed.
-    """
-    root = _kafka_root(cache_dir if cache_dir is not None else default_cache_dir())
-    libs = root / "libs"
-    if _libs_complete(libs):
-        return libs
-    mvn = shutil.which("mvn")
-    if mvn is None:
-        raise MavenMissingError(
-            f"Apache Maven is needed once to download the Apache Kafka {KAFKA_VERSION} jars "
-            f"into {libs}, but `mvn` was not found on PATH. Install it (for example "
-            f"`apt-get install maven`), or {_ALTERNATIVES}."
-        )
-    if not POM_PATH.is_file():
-        raise BrokerError(
-            f"The Kafka pom {POM_PATH} is missing; install OneStop from its source tree "
-            f"(`pip install -e .`), or {_ALTERNATIVES}."
-        )
-    root.mkdir(parents=True, exist_ok=True)
-    staging = root / f"libs.partial-{os.getpid()}"
-    shutil.rmtree(staging, ignore_errors=True)
-    log.info("Fetching Apache Kafka %s jars with Maven into %s", KAFKA_VERSION, libs)
-    command = [
-        mvn,
-        "-q",
-        "-B",
-        "-f",
-        str(POM_PATH),
-        "dependency:copy-dependencies",
-        f"-DoutputDirectory={staging}",
-        "-DincludeScope=runtime",
-    ]
-    result = subprocess.run(
-        command, capture_output=True, text=True, stdin=subprocess.DEVNULL, check=False
-    )
-    jars = sorted(path.name for path in staging.glob("*.jar"))
-    if result.returncode != 0 or f"kafka_2.13-{KAFKA_VERSION}.jar" not in jars:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise BrokerError(
-            f"Maven could not fetch the Apache Kafka {KAFKA_VERSION} jars (exit code "
-            f"{result.returncode}); is Maven Central reachable? Last lines of its output:\n"
-            + _tail(result.stdout + result.stderr)
-        )
-    if _libs_complete(libs):  # another process finished first
-        shutil.rmtree(staging, ignore_errors=True)
-        return libs
-    shutil.rmtree(libs, ignore_errors=True)
-    staging.rename(libs)
-    marker_tmp = root / f"{_MARKER_NAME}.{os.getpid()}"
-    marker_tmp.write_text(json.dumps({"kafka_version": KAFKA_VERSION, "jars": jars}, indent=1))
-    os.replace(marker_tmp, root / _MARKER_NAME)
-    return libs
 
 
 def _new_cluster_id() -> str:
@@ -301,82 +87,6 @@ def _new_cluster_id() -> str:
         cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
         if not cluster_id.startswith("-"):  # Kafka avoids ids that look like CLI flags
             return cluster_id
-
-
-def _port_free(port: int) -> bool:
-    """True when ``port`` can be bound on 127.0.0.1 (SO_REUSEADDR, as the JVM does)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((HOST, port))
-        except OSError:
-            return False
-        return True
-
-
-def _port_open(port: int, timeout_s: float = 1.0) -> bool:
-    """True when something accepts TCP connections on 127.0.0.1:``port``."""
-    try:
-        with socket.create_connection((HOST, port), timeout=timeout_s):
-            return True
-    except OSError:
-        return False
-
-
-def _run_in_thread(coro: Coroutine[Any, Any, _T]) -> _T:
-    """Run ``coro`` with ``asyncio.run`` in a fresh thread (works with or without a loop here)."""
-    box: dict[str, Any] = {}
-
-    def target() -> None:
-        try:
-            box["value"] = asyncio.run(coro)
-        except BaseException as exc:
-            box["error"] = exc
-
-    thread = threading.Thread(target=target, name="onestop-broker-probe", daemon=True)
-    thread.start()
-    thread.join()
-    if "error" in box:
-        raise box["error"]
-    value: _T = box["value"]
-    return value
-
-
-@contextmanager
-def _quiet_aiokafka() -> Iterator[None]:
-    """Silence aiokafka's connection errors while a starting broker is being probed."""
-    logger = logging.getLogger("aiokafka")
-    previous = logger.level
-    logger.setLevel(logging.CRITICAL)
-    try:
-        yield
-    finally:
-        logger.setLevel(previous)
-
-
-async def _describe_cluster(bootstrap: str, timeout_s: float) -> bool:
-    from aiokafka.admin import AIOKafkaAdminClient
-
-    admin = AIOKafkaAdminClient(
-        bootstrap_servers=bootstrap,
-        client_id="onestop-broker-probe",
-        request_timeout_ms=max(1000, int(timeout_s * 1000)),
-    )
-    try:
-        await asyncio.wait_for(admin.start(), timeout_s)
-        info = await asyncio.wait_for(admin.describe_cluster(), timeout_s)
-        return bool(info.get("brokers"))
-    finally:
-        await admin.close()
-
-
-def _answers_metadata(bootstrap: str, timeout_s: float) -> bool:
-    """True when a Kafka metadata request to ``bootstrap`` lists at least one broker."""
-    with _quiet_aiokafka():
-        try:
-            return _run_in_thread(_describe_cluster(bootstrap, timeout_s))
-        except Exception:
-            return False
 
 
 def _server_properties(*, port: int, controller_port: int, log_dir: Path) -> str:
@@ -537,7 +247,7 @@ class LocalBroker:
 
         java = find_java()
         libs = ensure_kafka_libs(self.cache_dir)
-        if not _port_free(self.port):
+        if not port_free(self.port):
             raise BrokerError(
                 f"Port {self.port} on {HOST} is already in use by another process. Choose "
                 f"another `--port`, or if a Kafka broker listens there, point `--bootstrap` / "
@@ -661,9 +371,9 @@ class LocalBroker:
 
     def _choose_controller_port(self) -> int:
         remembered = self._read_state().get("controller_port")
-        if isinstance(remembered, int) and remembered != self.port and _port_free(remembered):
+        if isinstance(remembered, int) and remembered != self.port and port_free(remembered):
             return remembered
-        if self.port < 65535 and _port_free(self.port + 1):
+        if self.port < 65535 and port_free(self.port + 1):
             return self.port + 1
         while True:
             port = free_port()
@@ -698,15 +408,15 @@ class LocalBroker:
         if result.returncode != 0:
             raise BrokerError(
                 f"Formatting the Kafka storage in {self.log_dir} failed (exit code "
-                f"{result.returncode}):\n" + _tail(result.stdout + result.stderr)
+                f"{result.returncode}):\n" + tail(result.stdout + result.stderr)
             )
 
-    def _log_tail(self) -> str:
+    def _logtail(self) -> str:
         try:
             text = self.log_file.read_text(errors="replace")
         except OSError:
             return "(no log)"
-        return _tail(text) or "(empty log)"
+        return tail(text) or "(empty log)"
 
     def _wait_ready(self, pid: int, deadline: float, timeout: float) -> None:
         """Block until the broker answers a metadata request; raise if it dies or times out."""
@@ -714,12 +424,12 @@ class LocalBroker:
             if not self._is_ours(pid):
                 raise BrokerError(
                     f"The Kafka broker (pid {pid}) exited during startup. Last lines of "
-                    f"{self.log_file}:\n{self._log_tail()}"
+                    f"{self.log_file}:\n{self._logtail()}"
                 )
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 break
-            if _port_open(self.port) and _answers_metadata(
+            if port_open(self.port) and answers_metadata(
                 self.bootstrap, min(10.0, max(1.0, remaining))
             ):
                 return
@@ -728,7 +438,7 @@ class LocalBroker:
             time.sleep(_POLL_INTERVAL_S)
         raise BrokerError(
             f"The Kafka broker (pid {pid}) did not answer at {self.bootstrap} within "
-            f"{timeout:g} s. Last lines of {self.log_file}:\n{self._log_tail()}"
+            f"{timeout:g} s. Last lines of {self.log_file}:\n{self._logtail()}"
         )
 
     def _wait_exit(self, pid: int, timeout: float) -> bool:

@@ -11,7 +11,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Final
 
-from onestop.kafka.broker import free_port
+from onestop.kafka.probe import free_port
 from schemas.enums import Country
 from schemas.topics import Topics
 

@@ -26,10 +26,11 @@ import yaml
 from prometheus_client import start_http_server
 
 from onestop.exercise.clock_control import publish_clock
-from onestop.kafka.broker import free_port
+from onestop.kafka.probe import free_port
 from onestop.paths import PROJECT_ROOT
 from producers.host import NodeHost
-from producers.load import LoadKind, LoadSettings, load_nodes, run_load
+from producers.load.generator import run_load
+from producers.load.settings import LoadKind, LoadSettings, load_nodes
 from producers.profile import AnswerTime, NodeProfile
 from schemas.clock import ClockAction, ClockCommand
 from schemas.enums import Country

@@ -11,7 +11,8 @@ import typer
 from typer.testing import CliRunner
 
 from onestop.cli.load import load
-from producers.load import LoadKind, LoadSettings, run_load
+from producers.load.generator import run_load
+from producers.load.settings import LoadKind, LoadSettings
 from schemas.enums import Country
 from schemas.envelope import DLQ_REASON, header_map
 from schemas.topics import Topics

@@ -15,6 +15,7 @@ from pydantic import BaseModel
 from typer.testing import CliRunner
 
 from onestop.cli.schema import schema_app
+from schemas.asyncapi import asyncapi_document
 from schemas.audit import AuditEvent, AuditRecord, Operation
 from schemas.clock import ClockAction, ClockCommand
 from schemas.enums import (
@@ -29,14 +30,8 @@ from schemas.enums import (
     Urgency,
 )
 from schemas.envelope import REQUIRED_HEADERS, ce_type, data_schema, encode, header_map
-from schemas.export import (
-    ASYNCAPI_FILE,
-    asyncapi_document,
-    file_name,
-    message_schemas,
-    render_yaml,
-    write_all,
-)
+from schemas.export import ASYNCAPI_FILE, render_yaml, write_all
+from schemas.json_schema import file_name, message_schemas
 from schemas.messages import HUB_ONLY_KINDS, MODEL_FOR_KIND, MessageBase
 
 GENERATED = Path(__file__).resolve().parents[2] / "schemas" / "generated"

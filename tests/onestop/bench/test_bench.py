@@ -9,7 +9,7 @@ from pathlib import Path
 from onestop.bench.capacity import CapacityReport, DeadlineScan, OpenRequestMemory
 from onestop.bench.run import BENCHMARK_COLUMNS, BenchReport, append_benchmarks
 from onestop.kafka.services import ServiceProcess
-from producers.load import LoadResult
+from producers.load.results import LoadResult
 
 BUSY = "import time\nend = time.process_time() + 0.6\nwhile time.process_time() < end: pass\n"
 

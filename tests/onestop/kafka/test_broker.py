@@ -16,14 +16,11 @@ from pathlib import Path
 import pytest
 
 from onestop.kafka.bootstrap import BOOTSTRAP_ENV, resolve_bootstrap
-from onestop.kafka.broker import (
-    KAFKA_VERSION,
-    POM_PATH,
-    BrokerError,
-    LocalBroker,
-    find_java,
-    free_port,
-)
+from onestop.kafka.broker import LocalBroker
+from onestop.kafka.errors import BrokerError
+from onestop.kafka.jars import KAFKA_VERSION, POM_PATH
+from onestop.kafka.java import find_java
+from onestop.kafka.probe import free_port
 
 ONESTOP = Path(sys.executable).parent / "onestop"
 MARKER = Path(f"kafka-{KAFKA_VERSION}") / "libs.complete.json"
