@@ -15,8 +15,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Final
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_serializer, model_validator
 
+from schemas.audit_details import AuditDetails, DeliveredDetails, details_model
 from schemas.enums import Channel, Country, MessageKind, RequestState
 
 GENESIS_HASH: Final = "0" * 64
@@ -74,7 +75,34 @@ class AuditRecord(BaseModel):
     channel: Channel | None = None
     state_before: RequestState | None = None
     state_after: RequestState | None = None
-    details: dict[str, Any] = Field(default_factory=dict)
+    details: AuditDetails = Field(
+        default_factory=DeliveredDetails,
+        description="What this event adds; see schemas.audit_details",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _details_of_event(cls, data: Any) -> Any:
+        """Read `details` with the model of the record's event (JSON gives a plain object)."""
+        if isinstance(data, dict) and isinstance(data.get("details"), dict):
+            event = data.get("event")
+            model = details_model(event.value if isinstance(event, AuditEvent) else str(event))
+            data = {**data, "details": model.model_validate(data["details"])}
+        return data
+
+    @model_validator(mode="after")
+    def _details_fit_event(self) -> AuditRecord:
+        expected = details_model(self.event.value)
+        if not isinstance(self.details, expected):
+            raise ValueError(
+                f"a {self.event.value} record takes {expected.__name__}, "
+                f"not {type(self.details).__name__}"
+            )
+        return self
+
+    @field_serializer("details")
+    def _details_on_the_wire(self, details: AuditDetails) -> dict[str, Any]:
+        return details.wire()
 
 
 def record_hash(record: AuditRecord) -> str:

@@ -201,3 +201,13 @@ class RuleSetName(StrEnum):
 
     DIRECTIVE_2023_977 = "directive_2023_977"
     FRAMEWORK_DECISION_2006_960 = "framework_decision_2006_960"
+
+
+class Outcome(StrEnum):
+    """How a request stands for a trainer: settled by a reply or a refusal, flagged overdue
+    and not settled, or still open."""
+
+    ANSWERED = "answered"
+    REFUSED = "refused"
+    OVERDUE = "overdue"
+    OPEN = "open"

@@ -16,6 +16,14 @@ from datetime import datetime
 from typing import Any
 
 from schemas.audit import AuditEvent, AuditRecord, Operation, audit_record_id, exercise_iso
+from schemas.audit_details import (
+    AnswerDetails,
+    AuditDetails,
+    DeliveredDetails,
+    OverdueDetails,
+    ReceivedDetails,
+    RejectedDetails,
+)
 from schemas.deadlines import RuleSet, time_limit
 from schemas.enums import Accessibility, Channel, Country, MessageKind, RequestState, Urgency
 from schemas.envelope import (
@@ -190,20 +198,19 @@ class Exchange:
         self.store[request.request_id] = request
         effects = Effects(kind=kind, opened=request if limit is not None else None)
         effects.outputs.append(self._deliver(message, decision.channel, inbound, request))
-        details: dict[str, Any] = {
-            "urgency": urgency,
+        received: dict[str, Any] = {
             "accessibility": accessibility,
             "route_reason": decision.reason,
-            "handling_code": message.handling_code.value,
+            "handling_code": message.handling_code,
             "language": message.language,
             "sent_at": exercise_iso(message.sent_at),
             "ce_time": ce_time,
         }
         if decision.fallback_from is not None:
-            details["fallback_from"] = decision.fallback_from.value
+            received["fallback_from"] = decision.fallback_from
         if limit is not None:
-            details["limit_seconds"] = limit
-            details["deadline"] = exercise_iso(request.deadline) if request.deadline else None
+            received["limit_seconds"] = limit
+            received["deadline"] = request.deadline
         effects.audit.append(
             self._record(
                 inbound,
@@ -216,7 +223,7 @@ class Exchange:
                 justification=f"{kind.value} received from {message.sender.value} (Art. 14)",
                 before=RequestState.SUBMITTED,
                 after=RequestState.VALIDATED,
-                details=details,
+                details=ReceivedDetails(**_request_fields(request), **received),
             )
         )
         effects.audit.append(
@@ -232,6 +239,7 @@ class Exchange:
                 before=RequestState.ROUTED,
                 after=RequestState.DELIVERED,
                 recipients=[message.recipient],
+                details=DeliveredDetails(**_request_fields(request)),
             )
         )
         return effects
@@ -263,18 +271,18 @@ class Exchange:
         self.store[after.request_id] = after
         effects = Effects(kind=kind, settled=after if after.settled else None)
         effects.outputs.append(self._deliver(message, request.channel, inbound, after))
-        details: dict[str, Any] = {}
+        answer: dict[str, Any] = {}
         if grounds:
-            details["grounds"] = [g.value for g in grounds]
+            answer["grounds"] = list(grounds)
         if after.settled:
-            details["answer_seconds"] = (now - request.received_at).total_seconds()
+            answer["answer_seconds"] = (now - request.received_at).total_seconds()
             deadline = request.deadline
-            details["on_time"] = not request.overdue and (deadline is None or now <= deadline)
+            answer["on_time"] = not request.overdue and (deadline is None or now <= deadline)
         if after.deadline is not None:
-            details["deadline"] = exercise_iso(after.deadline)
+            answer["deadline"] = after.deadline
         if expected := getattr(message, "expected_delay_hours", None):
-            details["expected_delay_hours"] = expected
-            details["reason"] = getattr(message, "reason", "")
+            answer["expected_delay_hours"] = expected
+            answer["reason"] = getattr(message, "reason", "")
         effects.audit.append(
             self._record(
                 inbound,
@@ -288,7 +296,7 @@ class Exchange:
                 f"{request.request_id}",
                 before=request.state,
                 after=after.state,
-                details=details,
+                details=AnswerDetails(**_request_fields(after), **answer),
             )
         )
         effects.audit.append(
@@ -304,6 +312,7 @@ class Exchange:
                 before=after.state,
                 after=after.state,
                 recipients=[message.recipient],
+                details=DeliveredDetails(**_request_fields(after)),
             )
         )
         return effects
@@ -375,12 +384,9 @@ class Exchange:
                 channel=request.channel,
                 state_before=request.state,
                 state_after=flagged.state,
-                details={
-                    "request_kind": request.kind.value,
-                    "urgency": request.urgency.value if request.urgency else None,
-                    "deadline": exercise_iso(deadline),
-                    "delayed": request.delayed,
-                },
+                details=OverdueDetails(
+                    **_request_fields(request), deadline=deadline, delayed=request.delayed
+                ),
             )
         )
         return effects
@@ -417,7 +423,7 @@ class Exchange:
         before: RequestState | None,
         after: RequestState | None,
         recipients: list[Country] | None = None,
-        details: dict[str, Any] | None = None,
+        details: AuditDetails,
     ) -> AuditRecord:
         return AuditRecord(
             record_id=audit_record_id(message.message_id, event),
@@ -440,11 +446,7 @@ class Exchange:
             channel=request.channel,
             state_before=before,
             state_after=after,
-            details={
-                "request_kind": request.kind.value,
-                "urgency": request.urgency.value if request.urgency else None,
-                **(details or {}),
-            },
+            details=details,
         )
 
     def _reject(
@@ -492,10 +494,15 @@ class Exchange:
                 sender=message.sender if message else self.topics.party_of(inbound.topic),
                 recipient=message.recipient if message else None,
                 state_after=RequestState.REJECTED,
-                details={"reason": rejection.reason, "deadletter_id": dlq_id},
+                details=RejectedDetails(reason=rejection.reason, deadletter_id=dlq_id),
             )
         )
         return effects
+
+
+def _request_fields(request: OpenRequest) -> dict[str, Any]:
+    """The fields of `Details` every record about `request` carries."""
+    return {"request_kind": request.kind, "urgency": request.urgency}
 
 
 def notice_id(request_id: str, party: Country) -> str:

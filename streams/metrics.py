@@ -7,6 +7,7 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from schemas.audit import AuditEvent, AuditRecord
+from schemas.audit_details import AnswerDetails, RejectedDetails
 
 ANSWER_BUCKETS = (60, 300, 900, 1800, 3600, 4 * 3600, 8 * 3600, 12 * 3600, 86400, 3 * 86400,
                   7 * 86400, 14 * 86400)  # fmt: skip
@@ -89,21 +90,26 @@ class HubMetrics:
     def observe_audit(self, record: AuditRecord) -> None:
         """Count what an audit record says happened (the audit trail is the one source)."""
         channel = record.channel.value if record.channel else "none"
-        urgency = str(record.details.get("urgency") or "non_urgent")
+        details = record.details
+        urgency = (
+            details.urgency.value
+            if not isinstance(details, RejectedDetails) and details.urgency
+            else "non_urgent"
+        )
         kind = record.kind.value if record.kind else "unknown"
         match record.event:
             case AuditEvent.DELIVERED:
                 self.messages.labels(kind, "delivered").inc()
             case AuditEvent.REJECTED:
                 self.messages.labels(kind, "rejected").inc()
-                self.deadletters.labels(str(record.details.get("reason", "invalid"))).inc()
+                reason = details.reason if isinstance(details, RejectedDetails) else "invalid"
+                self.deadletters.labels(reason).inc()
             case AuditEvent.OVERDUE:
                 self.breaches.labels(channel, urgency).inc()
             case _:
                 pass
-        answer_seconds = record.details.get("answer_seconds")
-        if answer_seconds is not None:
-            self.answer_time.labels(channel, urgency).observe(float(answer_seconds))
+        if isinstance(details, AnswerDetails) and details.answer_seconds is not None:
+            self.answer_time.labels(channel, urgency).observe(details.answer_seconds)
 
     def duplicate(self, kind: str) -> None:
         """A redelivered input recognised and skipped."""

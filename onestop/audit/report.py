@@ -18,7 +18,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from onestop.audit.statistics import (
     Art18Statistics,
-    Outcome,
     RequestHistory,
     art18_statistics,
     request_histories,
@@ -26,6 +25,8 @@ from onestop.audit.statistics import (
     unique_records,
 )
 from schemas.audit import AuditEvent, AuditRecord, ChainReport, exercise_iso, verify_chain
+from schemas.enums import Outcome
+from schemas.messages import ONE_WAY_KINDS
 
 HOUR: Final = 3600.0
 #: Group name of requests whose kind has no urgency (SIRENE forms, Prüm queries).
@@ -345,17 +346,15 @@ def build_report(
     outcomes = [r.outcome for r in rows]
     summary = Summary(
         requests=len(rows),
-        answered=outcomes.count("answered"),
-        refused=outcomes.count("refused"),
-        overdue=outcomes.count("overdue"),
-        open=outcomes.count("open"),
+        answered=outcomes.count(Outcome.ANSWERED),
+        refused=outcomes.count(Outcome.REFUSED),
+        overdue=outcomes.count(Outcome.OVERDUE),
+        open=outcomes.count(Outcome.OPEN),
         on_time=on_time,
         late=len(rows) - on_time,
         on_time_share=_share(on_time, len(rows)),
         one_way_messages=sum(
-            1
-            for r in unique
-            if r.event is AuditEvent.RECEIVED and r.details.get("limit_seconds") is None
+            1 for r in unique if r.event is AuditEvent.RECEIVED and r.kind in ONE_WAY_KINDS
         ),
         rejected=sum(1 for r in unique if r.event is AuditEvent.REJECTED),
         clarification_requests=sum(h.clarifications for h in histories),

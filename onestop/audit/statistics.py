@@ -16,14 +16,13 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Final, Literal, TypeVar
+from typing import Final
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from schemas.audit import AuditEvent, AuditRecord, exercise_iso
-from schemas.enums import Accessibility, Channel, Country, MessageKind, Urgency
-
-Outcome = Literal["answered", "refused", "overdue", "open"]
+from schemas.audit_details import AnswerDetails, OverdueDetails, ReceivedDetails
+from schemas.enums import Accessibility, Channel, Country, MessageKind, Outcome, Urgency
 
 #: Kinds counted in the Art. 18 statistics by default: requests under Directive 2023/977.
 #: SIRENE forms and Prüm queries fall under other instruments with their own statistics.
@@ -39,26 +38,6 @@ def unique_records(records: Iterable[AuditRecord]) -> list[AuditRecord]:
             seen.add(record.record_id)
             unique.append(record)
     return unique
-
-
-def parse_exercise_time(value: object) -> datetime | None:
-    """An ISO 8601 exercise time from a record's details, or None when absent or bad."""
-    if not isinstance(value, str):
-        return None
-    try:
-        return datetime.fromisoformat(value)
-    except ValueError:
-        return None
-
-
-_E = TypeVar("_E", Urgency, Accessibility)
-
-
-def _enum_or_none(kind: type[_E], value: object) -> _E | None:
-    try:
-        return kind(str(value)) if value is not None else None
-    except ValueError:
-        return None
 
 
 @dataclass
@@ -103,10 +82,10 @@ class RequestHistory:
     def outcome(self) -> Outcome:
         """answered / refused; overdue (flagged and not settled); else open."""
         if self.settlement is AuditEvent.ANSWERED:
-            return "answered"
+            return Outcome.ANSWERED
         if self.settlement is AuditEvent.REFUSED:
-            return "refused"
-        return "overdue" if self.overdue else "open"
+            return Outcome.REFUSED
+        return Outcome.OVERDUE if self.overdue else Outcome.OPEN
 
     @property
     def on_time(self) -> bool:
@@ -136,17 +115,16 @@ class RequestHistory:
 def _open_history(record: AuditRecord) -> RequestHistory | None:
     """The history a RECEIVED record with a time limit starts, else None."""
     details = record.details
-    limit = details.get("limit_seconds")
     if (
         record.event is not AuditEvent.RECEIVED
-        or not isinstance(limit, int | float)
+        or not isinstance(details, ReceivedDetails)
+        or details.limit_seconds is None
         or record.request_id is None
         or record.kind is None
         or record.sender is None
         or record.recipient is None
     ):
         return None
-    deadline = parse_exercise_time(details.get("deadline"))
     return RequestHistory(
         request_id=record.request_id,
         case_id=record.case_id,
@@ -154,46 +132,43 @@ def _open_history(record: AuditRecord) -> RequestHistory | None:
         requester=record.sender,
         requested=record.recipient,
         channel=record.channel,
-        urgency=_enum_or_none(Urgency, details.get("urgency")),
-        accessibility=_enum_or_none(Accessibility, details.get("accessibility")),
+        urgency=details.urgency,
+        accessibility=details.accessibility,
         received_at=record.exercise_time,
-        limit_seconds=float(limit),
-        original_deadline=deadline,
-        deadline=deadline,
+        limit_seconds=details.limit_seconds,
+        original_deadline=details.deadline,
+        deadline=details.deadline,
     )
 
 
 def _apply(history: RequestHistory, record: AuditRecord, index: int) -> None:
     """Fold one later record of the request into its history."""
-    details: dict[str, Any] = record.details
-    deadline = parse_exercise_time(details.get("deadline"))
+    details = record.details
+    deadline = details.deadline if isinstance(details, AnswerDetails | OverdueDetails) else None
     if deadline is not None:
         seen = (record.exercise_time, index)
         if history._deadline_seen is None or seen >= history._deadline_seen:
             history._deadline_seen = seen
             history.deadline = deadline
+    answer = details if isinstance(details, AnswerDetails) else AnswerDetails()
     match record.event:
         case AuditEvent.ANSWERED | AuditEvent.REFUSED if not history.settled:
             history.settlement = record.event
             history.settled_at = record.exercise_time
-            on_time = details.get("on_time")
-            history.on_time_at_settlement = on_time if isinstance(on_time, bool) else None
-            seconds = details.get("answer_seconds")
+            history.on_time_at_settlement = answer.on_time
             history.answer_seconds = (
-                float(seconds)
-                if isinstance(seconds, int | float)
+                answer.answer_seconds
+                if answer.answer_seconds is not None
                 else (record.exercise_time - history.received_at).total_seconds()
             )
-            history.grounds = sorted(str(g) for g in details.get("grounds") or [])
+            history.grounds = sorted(g.value for g in answer.grounds or [])
         case AuditEvent.CLARIFICATION_REQUESTED:
             history.clarifications += 1
         case AuditEvent.DELAYED:
             history.delayed = True
             history.delayed_at = history.delayed_at or record.exercise_time
-            hours = details.get("expected_delay_hours")
-            history.expected_delay_hours = float(hours) if isinstance(hours, int | float) else None
-            reason = details.get("reason")
-            history.delay_reason = str(reason) if reason else None
+            history.expected_delay_hours = answer.expected_delay_hours
+            history.delay_reason = answer.reason or None
         case AuditEvent.OVERDUE:
             history.overdue = True
             history.overdue_at = history.overdue_at or record.exercise_time

@@ -19,6 +19,7 @@ from onestop.cli.common import BootstrapOption, NamespaceOption, PartitionsOptio
 from onestop.exercise.runner import ExerciseOptions, ExerciseResult, ExerciseRunner, Snapshot
 from onestop.exercise.scenario import Scenario, ScenarioError, load_scenario, scenario_json_schema
 from onestop.kafka.bootstrap import resolve_bootstrap
+from schemas.enums import Outcome
 
 exercise_app = typer.Typer(help="Play exercise scenarios.", no_args_is_help=True)
 console = Console(soft_wrap=True)
@@ -78,12 +79,14 @@ def run(
         )
         result = asyncio.run(runner.run())
     json_path, html_path = asyncio.run(_report(scenario, result, address, report))
-    outcomes = {o: list(result.outcomes.values()).count(o) for o in ("answered", "refused")}
+    outcomes = {
+        o: list(result.outcomes.values()).count(o) for o in (Outcome.ANSWERED, Outcome.REFUSED)
+    }
     console.print()
     console.print(
         f"[bold]{scenario.name}[/] ended ({result.ended_by}): "
-        f"{len(result.injects)} injects, {outcomes['answered']} answered, "
-        f"{outcomes['refused']} refused."
+        f"{len(result.injects)} injects, {outcomes[Outcome.ANSWERED]} answered, "
+        f"{outcomes[Outcome.REFUSED]} refused."
     )
     console.print(f"Report: [link=file://{html_path.resolve()}]{html_path}[/] and {json_path}")
 

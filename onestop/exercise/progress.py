@@ -7,14 +7,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from schemas.audit import AuditEvent, AuditRecord
+from schemas.enums import Outcome
+from schemas.messages import ONE_WAY_KINDS
 
 OUTCOME_OF = {
-    AuditEvent.ANSWERED: "answered",
-    AuditEvent.REFUSED: "refused",
-    AuditEvent.OVERDUE: "overdue",
+    AuditEvent.ANSWERED: Outcome.ANSWERED,
+    AuditEvent.REFUSED: Outcome.REFUSED,
+    AuditEvent.OVERDUE: Outcome.OVERDUE,
 }
 
-Trigger = Callable[[str, str, datetime], None]
+Trigger = Callable[[str, Outcome, datetime], None]
 
 
 @dataclass
@@ -22,7 +24,7 @@ class RequestProgress:
     """Where one request stands, as far as the audit trail tells."""
 
     received: bool = False
-    settled: str | None = None  # answered / refused
+    settled: Outcome | None = None  # answered / refused
     overdue: bool = False
 
 
@@ -48,7 +50,7 @@ class ExerciseProgress:
             return
         if record.request_id is None:
             return
-        if record.event is AuditEvent.RECEIVED and "limit_seconds" not in record.details:
+        if record.event is AuditEvent.RECEIVED and record.kind in ONE_WAY_KINDS:
             return  # one-way message: nothing to settle
         progress = self.requests.setdefault(record.request_id, RequestProgress())
         if record.event is AuditEvent.RECEIVED:
@@ -56,19 +58,19 @@ class ExerciseProgress:
         outcome = OUTCOME_OF.get(record.event)
         if outcome is None:
             return
-        if outcome == "overdue":
+        if outcome is Outcome.OVERDUE:
             progress.overdue = True
         else:
             progress.settled = outcome
         if self.on_outcome is not None:
             self.on_outcome(record.request_id, outcome, record.exercise_time)
 
-    def outcome(self, request_id: str) -> str | None:
+    def outcome(self, request_id: str) -> Outcome | None:
         """answered / refused, else overdue, else None."""
         progress = self.requests.get(request_id)
         if progress is None:
             return None
-        return progress.settled or ("overdue" if progress.overdue else None)
+        return progress.settled or (Outcome.OVERDUE if progress.overdue else None)
 
     @property
     def open(self) -> int:
@@ -80,6 +82,6 @@ class ExerciseProgress:
         """Requests flagged overdue, settled since or not."""
         return sum(1 for p in self.requests.values() if p.overdue)
 
-    def count(self, outcome: str) -> int:
+    def count(self, outcome: Outcome) -> int:
         """Requests settled with `outcome`."""
         return sum(1 for p in self.requests.values() if p.settled == outcome)

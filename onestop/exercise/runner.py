@@ -26,7 +26,7 @@ from producers.host import NodeHost
 from producers.traffic import PlannedMessage, background_traffic, build_message
 from schemas.audit import AuditRecord
 from schemas.clock import ChannelOutage, ClockAction, ClockCommand, ExerciseSetup
-from schemas.enums import Country, MessageKind
+from schemas.enums import Country, MessageKind, Outcome
 from schemas.messages import ONE_WAY_KINDS, MessageBase
 from schemas.topics import Topics
 
@@ -76,7 +76,7 @@ class ExerciseResult:
     exercise_end: datetime
     records: list[AuditRecord] = field(default_factory=list)
     injects: dict[str, str] = field(default_factory=dict)  # inject id -> request id
-    outcomes: dict[str, str | None] = field(default_factory=dict)
+    outcomes: dict[str, Outcome | None] = field(default_factory=dict)
 
 
 def default_run_id(scenario: Scenario) -> str:
@@ -311,7 +311,7 @@ class ExerciseRunner:
             fields=fields,
         )
 
-    def _on_outcome(self, request_id: str, outcome: str, moment: datetime) -> None:
+    def _on_outcome(self, request_id: str, outcome: Outcome, moment: datetime) -> None:
         trigger = self.inject_of.get(request_id)
         if trigger is None:
             return
@@ -321,7 +321,7 @@ class ExerciseRunner:
                 continue
             if after.outcome == outcome:
                 self._schedule_inject(inject, moment + inject.at)
-            elif outcome != "overdue":
+            elif outcome is not Outcome.OVERDUE:
                 self.skipped.add(inject.id)  # settled otherwise: its trigger cannot come
 
     # ---- the end -----------------------------------------------------------------------
@@ -363,8 +363,8 @@ class ExerciseRunner:
                 background_sent=self.background_sent,
                 open=p.open,
                 overdue=p.overdue,
-                answered=p.count("answered"),
-                refused=p.count("refused"),
+                answered=p.count(Outcome.ANSWERED),
+                refused=p.count(Outcome.REFUSED),
                 rejected=p.rejected,
             )
         )

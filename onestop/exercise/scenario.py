@@ -28,6 +28,7 @@ from schemas.enums import (
     Country,
     HandlingCode,
     MessageKind,
+    Outcome,
     RuleSetName,
     Urgency,
 )
@@ -83,7 +84,7 @@ class Trigger(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     inject: str
-    outcome: Literal["answered", "refused", "overdue"]
+    outcome: Literal[Outcome.ANSWERED, Outcome.REFUSED, Outcome.OVERDUE]
 
 
 class Inject(BaseModel):

@@ -195,13 +195,13 @@ class TestAnswers:
             (AuditEvent.ANSWERED, "DE-reply-1/answered"),
             (AuditEvent.DELIVERED, "DE-reply-1/delivered"),
         ]
-        assert effects.audit[0].details["on_time"] is True
+        assert effects.audit[0].details.wire()["on_time"] is True
 
     def test_refusal_grounds_are_audited(self, exchange: Exchange, delivered: Effects) -> None:
         effects = send(exchange, K.REFUSAL)
 
         assert effects.audit[0].event is AuditEvent.REFUSED
-        assert effects.audit[0].details["grounds"] == ["a_not_available"]
+        assert effects.audit[0].details.wire()["grounds"] == ["a_not_available"]
 
     def test_clarification_reply_goes_to_the_requested_party(
         self, exchange: Exchange, delivered: Effects
@@ -274,7 +274,7 @@ class TestDeadLetters:
         assert record.event is AuditEvent.REJECTED
         assert record.record_id == f"t.outbox.PL/{partition}/17/rejected"
         assert record.state_after is RequestState.REJECTED
-        assert record.details["reason"] == "invalid"
+        assert record.details.wire()["reason"] == "invalid"
 
     def test_rejected_request_is_not_opened(
         self, exchange: Exchange, store: Store, urgent_without_reason: Inbound

@@ -86,8 +86,8 @@ async def test_request_and_reply_travel_through_the_hub(
         AuditEvent.DELIVERED,
     ]
     answered = next(r for r in audit if r.event is AuditEvent.ANSWERED)
-    assert answered.details["on_time"] is True
+    assert answered.details.wire()["on_time"] is True
     # LT answered one exercise hour after receipt (speed 3600: one wall second), within 8 h.
-    assert 3600 <= answered.details["answer_seconds"] < 3 * 3600
+    assert 3600 <= answered.details.wire()["answer_seconds"] < 3 * 3600
     partition = audit[0].partition
     assert verify_chain(partition, [r for r in audit if r.partition == partition]).intact

@@ -881,7 +881,7 @@ def test_the_metrics_count_the_dead_letters_and_the_deliveries(outcome: Outcome)
 
 def test_every_rejection_is_on_an_intact_audit_trail(outcome: Outcome) -> None:
     rejected = Counter(
-        r.details["deadletter_id"] for r in outcome.audit if r.event is AuditEvent.REJECTED
+        r.details.wire()["deadletter_id"] for r in outcome.audit if r.event is AuditEvent.REJECTED
     )
     expected = Counter("/".join(map(str, item.coordinates)) for item in outcome.bad)
     assert rejected == expected

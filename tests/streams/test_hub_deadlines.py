@@ -91,8 +91,8 @@ async def test_limit_runs_from_receipt_under_each_rule_set(
         received = events_of(audit_records(raw), f"r-{urgency.value}-{accessibility.value}")[
             AuditEvent.RECEIVED
         ]
-        deadline = datetime.fromisoformat(received.details["deadline"])
-        assert received.details["limit_seconds"] == limit
+        deadline = datetime.fromisoformat(received.details.wire()["deadline"])
+        assert received.details.wire()["limit_seconds"] == limit
         assert deadline - received.exercise_time == timedelta(seconds=limit)
 
 
@@ -144,8 +144,8 @@ async def test_pause_suspension_speed_change_and_jump(
     paused = clarified.exercise_time - asked.exercise_time
     expected = received.exercise_time + timedelta(hours=8) + paused
     assert paused > timedelta(0)
-    assert datetime.fromisoformat(clarified.details["deadline"]) == expected
-    assert datetime.fromisoformat(overdue.details["deadline"]) == expected
+    assert datetime.fromisoformat(clarified.details.wire()["deadline"]) == expected
+    assert datetime.fromisoformat(overdue.details.wire()["deadline"]) == expected
     # Flagged within one wall second of the jump that carried time past the deadline.
     assert overdue.exercise_time >= expected
     assert overdue.wall_time - jump.issued_at < timedelta(seconds=1.5)

@@ -354,7 +354,7 @@ def test_each_step_is_on_the_audit_trail(outcome: Outcome, case: Case) -> None:
             assert record.state_after is case.state_after
     received = [r for r in outcome.audit if r.record_id == f"{case.message_id}/received"]
     if case.answers is None:
-        details = received[0].details
+        details = received[0].details.wire()
         assert details.get("fallback_from") == (
             case.fallback_from.value if case.fallback_from else None
         )
@@ -377,9 +377,9 @@ def test_the_siena_outage_is_recorded_as_the_reason_for_the_fallback(outcome: Ou
     received = next(r for r in outcome.audit if r.record_id == "rt-req-outage/received")
 
     assert received.channel is Channel.INTERPOL_I247
-    assert received.details["fallback_from"] == "siena"
-    assert "siena is down" in received.details["route_reason"]
-    assert "13(c)" in received.details["route_reason"]
+    assert received.details.wire()["fallback_from"] == "siena"
+    assert "siena is down" in received.details.wire()["route_reason"]
+    assert "13(c)" in received.details.wire()["route_reason"]
     assert OUTAGE.start <= received.exercise_time < OUTAGE.end
 
 

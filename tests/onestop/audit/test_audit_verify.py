@@ -38,8 +38,8 @@ from schemas.audit import AuditRecord, record_hash
 from schemas.enums import Accessibility, Country, Urgency
 from schemas.messages import Request
 from schemas.topics import Topics
-from tests.onestop.audit.builders import worked_scenario
 from tests.support import HubProcess, create_topics, read_until, start_clock, wait_for_hub
+from tests.trails import worked_scenario
 
 START = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 PARTITIONS = 4

@@ -1,5 +1,6 @@
-"""The after-action report on the hand-worked scenario of `audit_builders.worked_scenario`
-(no broker): every figure, determinism, and the self-contained HTML page."""
+"""The after-action report on the hand-worked scenario of `tests.trails.worked_scenario`, a
+trail written by the real exchange (no broker): every figure, determinism, and the
+self-contained HTML page."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ from onestop.audit.report import (
 from onestop.audit.report_html import render_html, write_report
 from onestop.audit.statistics import art18_statistics
 from schemas.audit import ChainFault, ChainReport
-from tests.onestop.audit.builders import worked_scenario
+from tests.trails import worked_scenario
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,5 @@
-"""Request histories and the Art. 18 statistics, on the hand-worked scenario of
-`audit_builders.worked_scenario` (no broker)."""
+"""Request histories and the Art. 18 statistics on the hand-worked scenario of
+`tests.trails.worked_scenario`, a trail written by the real exchange (no broker)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from onestop.audit.statistics import (
 from schemas.audit import AuditEvent
 from schemas.enums import Country, MessageKind, RefusalGround, Urgency
 from schemas.messages import OPENING_KINDS
-from tests.onestop.audit.builders import T0, TrailBuilder, hours, worked_scenario
+from tests.trails import T0, ExchangeTrail, hours, worked_scenario
 
 
 def split(urgent: int, non_urgent: int) -> UrgencySplit:
@@ -112,19 +112,19 @@ class TestRequestHistories:
     def test_an_open_delayed_request_exceeds_only_once_past_its_original_deadline(
         self,
     ) -> None:
-        trail = TrailBuilder()
-        trail.received("D1", Country.FR, Country.DE, at=T0, limit_hours=8, urgency=Urgency.URGENT)
-        trail.delayed("D1", at=hours(1), hours=48)
+        trail = ExchangeTrail()
+        trail.request("D1", Country.FR, Country.DE, at=T0, urgency=Urgency.URGENT)
+        trail.delay("D1", at=hours(1), hours=48)
         (history,) = request_histories(trail.records)
         assert not history.exceeded_for_judicial_authorisation(hours(8))
         assert history.exceeded_for_judicial_authorisation(hours(8.01))
         assert history.outcome == "open" and history.on_time
 
     def test_a_delayed_request_settled_in_time_did_not_exceed(self) -> None:
-        trail = TrailBuilder()
-        trail.received("D2", Country.FR, Country.DE, at=T0, limit_hours=8)
-        trail.delayed("D2", at=hours(1), hours=4)
-        trail.answered("D2", at=hours(6), on_time=True)
+        trail = ExchangeTrail()
+        trail.request("D2", Country.FR, Country.DE, at=T0, urgency=Urgency.URGENT)
+        trail.delay("D2", at=hours(1), hours=4)
+        trail.answer("D2", MessageKind.REPLY, at=hours(6))
         (history,) = request_histories(trail.records)
         assert not history.exceeded_for_judicial_authorisation(hours(100))
 
@@ -193,7 +193,7 @@ class TestArt18:
     def test_duplicates_are_counted_once(self) -> None:
         trail = worked_scenario()
         for record in list(trail.records):
-            trail.redelivered(record)
+            trail.redeliver(record)
         assert art18_statistics(trail.records) == art18_statistics(worked_scenario().records)
 
     def test_prum_and_sirene_count_only_when_asked(self) -> None:
@@ -207,9 +207,9 @@ class TestArt18:
         assert stats.kinds == ["prum_followup", "prum_query", "request", "sirene_form"]
 
     def test_an_open_delayed_request_counts_once_past_its_original_deadline(self) -> None:
-        trail = TrailBuilder()
-        trail.received("D1", Country.FR, Country.DE, at=T0, limit_hours=8, urgency=Urgency.URGENT)
-        trail.delayed("D1", at=hours(1), hours=48)
+        trail = ExchangeTrail()
+        trail.request("D1", Country.FR, Country.DE, at=T0, urgency=Urgency.URGENT)
+        trail.delay("D1", at=hours(1), hours=48)
         before = art18_statistics(trail.records, as_of=hours(7))
         after = art18_statistics(trail.records, as_of=hours(9))
         assert before.totals.time_limits_exceeded_judicial == 0
@@ -221,14 +221,9 @@ class TestArt18:
     def test_a_refusal_on_two_grounds_counts_once_as_refusal_and_under_each_ground(
         self,
     ) -> None:
-        trail = TrailBuilder()
-        trail.received("X1", Country.PL, Country.SE, at=T0, limit_hours=168)
-        trail.refused(
-            "X1",
-            at=hours(1),
-            grounds=[RefusalGround.MINOR_OFFENCE, RefusalGround.NOT_AVAILABLE],
-            on_time=True,
-        )
+        trail = ExchangeTrail()
+        trail.request("X1", Country.PL, Country.SE, at=T0)
+        trail.refuse("X1", [RefusalGround.MINOR_OFFENCE, RefusalGround.NOT_AVAILABLE], at=hours(1))
         se = art18_statistics(trail.records).countries[1]
         assert se.country == "SE"
         assert se.refusals == 1

@@ -1,0 +1,115 @@
+"""What each kind of audit record says beyond its common fields: one pydantic model per
+audit event, so that the exchange that writes them and the statistics, report and metrics
+that read them agree on names and types.
+
+On the wire a record's `details` is a JSON object; which model reads it follows from the
+record's `event` (`details_model`). Only the fields a record was given are written
+(`exclude_unset`), so a record read back and written again is byte for byte what it was:
+its hash still verifies, also for trails written before these models existed.
+Times are exercise time; durations are exercise seconds unless a name says hours.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict
+
+from schemas.enums import (
+    Accessibility,
+    Channel,
+    HandlingCode,
+    MessageKind,
+    RefusalGround,
+    Urgency,
+)
+
+
+class Details(BaseModel):
+    """Fields every record about a request carries: the kind of the request (not of the
+    message) and its urgency."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    request_kind: MessageKind | None = None
+    urgency: Urgency | None = None
+
+    def wire(self) -> dict[str, Any]:
+        """The details as written to the audit topic: only the fields that were given."""
+        return self.model_dump(mode="json", exclude_unset=True)
+
+
+class ReceivedDetails(Details):
+    """An opening or one-way message was collected; for an opening, its clock started."""
+
+    accessibility: Accessibility | None = None
+    route_reason: str | None = None
+    fallback_from: Channel | None = None
+    handling_code: HandlingCode | None = None
+    language: str | None = None
+    sent_at: str | None = None  # the sender's exercise time, as it claimed it
+    ce_time: str | None = None  # the sender's wall time (CloudEvents time)
+    limit_seconds: float | None = None
+    deadline: AwareDatetime | None = None
+
+
+class DeliveredDetails(Details):
+    """A message was disclosed to its recipient."""
+
+
+class AnswerDetails(Details):
+    """An answer moved the request on: a reply, refusal, partial reply, acknowledgement,
+    clarification request or reply, or delay notice."""
+
+    grounds: list[RefusalGround] | None = None
+    answer_seconds: float | None = None  # receipt to settlement, for a settling answer
+    on_time: bool | None = None  # the hub's verdict at settlement
+    deadline: AwareDatetime | None = None  # the deadline from now on, when the clock runs
+    expected_delay_hours: float | None = None  # a delay notice's announced delay
+    reason: str | None = None  # a delay notice's reason
+
+
+class OverdueDetails(Details):
+    """The request's time limit passed before it was settled."""
+
+    deadline: AwareDatetime
+    delayed: bool = False
+
+
+class RejectedDetails(BaseModel):
+    """Bad input kept in the dead-letter topic."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    reason: str  # a stable code such as `invalid`, `wrong_sender`, `bad_state`
+    deadletter_id: str  # `<topic>/<partition>/<offset>` of the input
+
+    def wire(self) -> dict[str, Any]:
+        """The details as written to the audit topic: only the fields that were given."""
+        return self.model_dump(mode="json", exclude_unset=True)
+
+
+AuditDetails = ReceivedDetails | DeliveredDetails | AnswerDetails | OverdueDetails | RejectedDetails
+
+#: Which model reads the details of a record of each event (by the event's value).
+DETAILS_OF_EVENT: Final[dict[str, type[BaseModel]]] = {
+    "received": ReceivedDetails,
+    "delivered": DeliveredDetails,
+    "answered": AnswerDetails,
+    "refused": AnswerDetails,
+    "partially_answered": AnswerDetails,
+    "clarification_requested": AnswerDetails,
+    "clarified": AnswerDetails,
+    "delayed": AnswerDetails,
+    "acknowledged": AnswerDetails,
+    "overdue": OverdueDetails,
+    "rejected": RejectedDetails,
+}
+
+
+def details_model(event: str) -> type[BaseModel]:
+    """The details model of records of `event` (an `AuditEvent` value)."""
+    try:
+        return DETAILS_OF_EVENT[event]
+    except KeyError:
+        raise ValueError(f"no audit event {event!r}") from None
