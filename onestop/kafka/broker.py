@@ -2,14 +2,16 @@
 
 This is the project's embedded Kafka: the real Apache Kafka server, run from jars that
 Maven resolves once from the pinned pom in ``deploy/kafka/pom.xml`` into the user's cache
-directory. Nothing is mocked.
+directory. Nothing is mocked. Three of them make the local cluster (``cluster.py``).
 
-Layout of a data directory (default ``<user data dir>/broker-<port>``)::
+Layout of a data directory (default ``<user data dir>/broker-<port>``, and
+``broker-<port>-secure`` for a secure one)::
 
-    server.properties   generated at every start
+    server.properties   generated at every start (mode 0600: a secure one holds a password)
     broker.log          stdout + stderr of the JVM (truncated at every start)
     broker.pid          pid of the running JVM (removed by ``stop``)
-    broker.json         port, controller port and Kafka version of the last start
+    broker.json         port, controller port, Kafka version and mode of the last start
+    credentials.json    secure only: principal -> password (see ``secure.py``), mode 0600
     logs/               Kafka's log.dirs (KRaft metadata + topic data)
 
 The lifecycle is synchronous and blocking. Call it outside an event loop (for example
@@ -19,43 +21,39 @@ broker answers, which would stall a running loop.
 
 from __future__ import annotations
 
-import base64
-import json
 import logging
-import os
-import signal
-import subprocess
 import time
-import uuid
-from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
 import platformdirs
 
-from onestop.kafka.errors import BrokerError, tail
-from onestop.kafka.jars import (
-    KAFKA_VERSION,
-    LOG4J_CONFIG_PATH,
-    default_cache_dir,
-    ensure_kafka_libs,
-)
+from onestop.kafka.errors import BrokerError
+from onestop.kafka.jars import KAFKA_VERSION, default_cache_dir, ensure_kafka_libs
 from onestop.kafka.java import find_java
-from onestop.kafka.probe import HOST, answers_metadata, free_port, port_free, port_open
+from onestop.kafka.jvm import KafkaProcess, new_kafka_uuid, read_json, write_json
+from onestop.kafka.probe import HOST, free_port, port_free, wait_for_brokers
+from onestop.kafka.properties import NodeAddress, format_arguments, server_properties
+from onestop.kafka.secure import (
+    CREDENTIALS_FILE,
+    admin_password,
+    check_mode,
+    new_credentials,
+    scram_arguments,
+    write_credentials,
+)
+from schemas.access import ADMIN, CredentialsError, KafkaAccess, load_credentials
 
 #: Port of the broker when none is given.
 DEFAULT_PORT: Final = 9092
+#: File describing a local cluster in its data directory (``cluster.py``); its presence
+#: marks a directory a single broker must not use.
+CLUSTER_FILE: Final = "cluster.json"
 
-_JVM_HEAP = "-Xmx1g"
-_POLL_INTERVAL_S = 0.5
 _KILL_WAIT_S = 10.0
 
 log = logging.getLogger(__name__)
-
-# JVMs started by this Python process, by pid. Polling the Popen reaps the child (no zombie
-# left behind) and keeps Python from warning that a subprocess is still running.
-_CHILDREN: dict[int, subprocess.Popen[bytes]] = {}
 
 
 @dataclass(frozen=True)
@@ -68,75 +66,22 @@ class BrokerStatus:
         bootstrap: the ``host:port`` clients use (the port of the running broker, else the
             configured one).
         data_dir: the broker's data directory.
+        secure: the data directory is (or will be, when new) a secure one.
+        credentials: its ``credentials.json`` when secure, else None.
     """
 
     running: bool
     pid: int | None
     bootstrap: str
     data_dir: Path
+    secure: bool = False
+    credentials: Path | None = None
 
 
-def default_data_dir(port: int) -> Path:
+def default_data_dir(port: int, *, secure: bool = False) -> Path:
     """Return the default data directory of the broker on ``port``."""
-    return Path(platformdirs.user_data_dir("onestop")) / f"broker-{port}"
-
-
-def _new_cluster_id() -> str:
-    """A random Kafka cluster id: 16 random bytes, base64url without padding (22 chars)."""
-    while True:
-        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
-        if not cluster_id.startswith("-"):  # Kafka avoids ids that look like CLI flags
-            return cluster_id
-
-
-def _server_properties(*, port: int, controller_port: int, log_dir: Path) -> str:
-    settings = {
-        "process.roles": "broker,controller",
-        "node.id": "1",
-        "controller.quorum.bootstrap.servers": f"{HOST}:{controller_port}",
-        "listeners": f"PLAINTEXT://{HOST}:{port},CONTROLLER://{HOST}:{controller_port}",
-        "advertised.listeners": f"PLAINTEXT://{HOST}:{port}",
-        "controller.listener.names": "CONTROLLER",
-        "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
-        "inter.broker.listener.name": "PLAINTEXT",
-        "log.dirs": log_dir.as_posix(),
-        "num.partitions": "1",
-        "auto.create.topics.enable": "false",
-        "group.initial.rebalance.delay.ms": "0",
-        "offsets.topic.replication.factor": "1",
-        # Fewer partitions for __consumer_offsets: the first consumer group is ready sooner.
-        "offsets.topic.num.partitions": "10",
-        "transaction.state.log.replication.factor": "1",
-        "transaction.state.log.min.isr": "1",
-        "share.coordinator.state.topic.replication.factor": "1",
-        "share.coordinator.state.topic.min.isr": "1",
-    }
-    lines = ["# Generated by `onestop broker start` at every start; edits are overwritten."]
-    lines += [f"{key}={value}" for key, value in settings.items()]
-    return "\n".join(lines) + "\n"
-
-
-def _process_state(pid: int) -> str | None:
-    """The one-letter state of ``pid`` from /proc (None: no such process or no /proc)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    fields = stat.rpartition(")")[2].split()
-    return fields[0] if fields else None
-
-
-def _signal_group(pid: int, sig: signal.Signals) -> None:
-    """Send ``sig`` to the process group led by ``pid`` (or to ``pid`` alone)."""
-    with suppress(ProcessLookupError):
-        try:
-            leads_group = os.getpgid(pid) == pid
-        except ProcessLookupError:
-            return
-        if leads_group:
-            os.killpg(pid, sig)
-        else:
-            os.kill(pid, sig)
+    suffix = "-secure" if secure else ""
+    return Path(platformdirs.user_data_dir("onestop")) / f"broker-{port}{suffix}"
 
 
 class LocalBroker:
@@ -152,19 +97,25 @@ class LocalBroker:
         port: int = DEFAULT_PORT,
         data_dir: Path | None = None,
         cache_dir: Path | None = None,
+        *,
+        secure: bool = False,
     ) -> None:
         """Describe the broker on ``port`` keeping its state in ``data_dir``.
 
         Args:
-            port: client (PLAINTEXT) port on 127.0.0.1.
-            data_dir: state directory; default ``<user data dir>/onestop/broker-<port>``.
+            port: client port on 127.0.0.1.
+            data_dir: state directory; default ``<user data dir>/onestop/broker-<port>``
+                (``broker-<port>-secure`` when secure).
             cache_dir: where the Kafka jars are cached; default ``$ONESTOP_CACHE_DIR`` or
                 the user's cache directory.
+            secure: SASL_PLAINTEXT with SCRAM-SHA-512 and ACLs (see ``properties.py``).
         """
         self.port = port
-        chosen = data_dir if data_dir is not None else default_data_dir(port)
+        self.secure = secure
+        chosen = data_dir if data_dir is not None else default_data_dir(port, secure=secure)
         self.data_dir = chosen.expanduser().resolve()
         self.cache_dir = (cache_dir if cache_dir is not None else default_cache_dir()).absolute()
+        self._jvm = KafkaProcess(self.data_dir)
 
     # -- paths ---------------------------------------------------------------------------
 
@@ -176,27 +127,44 @@ class LocalBroker:
     @property
     def pid_file(self) -> Path:
         """File holding the pid of the running JVM."""
-        return self.data_dir / "broker.pid"
+        return self._jvm.pid_file
 
     @property
     def state_file(self) -> Path:
-        """JSON file with the port, controller port and Kafka version of the last start."""
+        """JSON file with the port, controller port, Kafka version and mode of the last
+        start."""
         return self.data_dir / "broker.json"
 
     @property
     def log_file(self) -> Path:
         """stdout + stderr of the JVM."""
-        return self.data_dir / "broker.log"
+        return self._jvm.log_file
 
     @property
     def properties_file(self) -> Path:
         """The generated ``server.properties``."""
-        return self.data_dir / "server.properties"
+        return self._jvm.properties_file
 
     @property
     def log_dir(self) -> Path:
         """Kafka's ``log.dirs`` (KRaft metadata and topic data)."""
-        return self.data_dir / "logs"
+        return self._jvm.log_dir
+
+    @property
+    def credentials_file(self) -> Path:
+        """``credentials.json`` of a secure broker (principal -> password)."""
+        return self.data_dir / CREDENTIALS_FILE
+
+    def access(self, principal: str = ADMIN) -> KafkaAccess:
+        """How a client reaches this broker as ``principal`` (plain: no principal).
+
+        Raises:
+            BrokerError: secure, and ``credentials.json`` is missing or malformed.
+            schemas.access.CredentialsError: it names no such principal.
+        """
+        if not self.secure:
+            return KafkaAccess(self.bootstrap)
+        return KafkaAccess.for_principal(self.bootstrap, self._credentials(), principal)
 
     # -- public lifecycle ----------------------------------------------------------------
 
@@ -205,22 +173,29 @@ class LocalBroker:
 
         Only the process is checked, not whether it answers requests yet.
         """
-        pid = self._running_pid()
+        pid = self._jvm.running_pid()
         port = self.port
-        if pid is not None:
-            recorded = self._read_state().get("port")
-            if isinstance(recorded, int):
-                port = recorded
+        state = read_json(self.state_file)
+        if pid is not None and isinstance(state.get("port"), int):
+            port = state["port"]
+        recorded = state.get("secure")
+        secure = recorded if isinstance(recorded, bool) else self.secure
         return BrokerStatus(
-            running=pid is not None, pid=pid, bootstrap=f"{HOST}:{port}", data_dir=self.data_dir
+            running=pid is not None,
+            pid=pid,
+            bootstrap=f"{HOST}:{port}",
+            data_dir=self.data_dir,
+            secure=secure,
+            credentials=self.credentials_file if secure else None,
         )
 
     def start(self, timeout: float = 90.0) -> str:
         """Start the broker (or reuse the running one) and return its bootstrap address.
 
         Fetches the jars with Maven when the cache is empty, formats the KRaft storage when
-        the data dir is new, launches the JVM detached (own session, output to
-        ``broker.log``) and waits until it answers a metadata request.
+        the data dir is new (creating the SCRAM users and ``credentials.json`` when
+        secure), launches the JVM detached (own session, output to ``broker.log``) and
+        waits until it answers a metadata request.
 
         Args:
             timeout: seconds to wait for the broker to answer.
@@ -228,10 +203,23 @@ class LocalBroker:
         Raises:
             JavaMissingError: no Java 17+.
             MavenMissingError: no Maven while the jar cache is empty.
-            BrokerError: port taken, JVM died during startup, or no answer within
-                ``timeout`` (the JVM is then stopped).
+            BrokerError: port taken, data dir of the other mode (secure or plain), JVM died
+                during startup, or no answer within ``timeout`` (the JVM is then stopped).
         """
         deadline = time.monotonic() + timeout
+        if (self.data_dir / CLUSTER_FILE).exists():
+            raise BrokerError(
+                f"The data directory {self.data_dir} belongs to a local cluster (`--nodes`); "
+                f"a single broker needs its own. Choose another `--data` directory."
+            )
+        state = read_json(self.state_file)
+        recorded = state.get("secure")
+        if self._jvm.formatted or recorded is not None:
+            check_mode(
+                self.data_dir,
+                recorded_secure=recorded if isinstance(recorded, bool) else None,
+                wanted_secure=self.secure,
+            )
         current = self.status()
         if current.running and current.pid is not None:
             if current.bootstrap != self.bootstrap:
@@ -254,50 +242,45 @@ class LocalBroker:
                 f"`ONESTOP_BOOTSTRAP` at {self.bootstrap}."
             )
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        controller_port = self._choose_controller_port()
-        self.properties_file.write_text(
-            _server_properties(
-                port=self.port, controller_port=controller_port, log_dir=self.log_dir
-            )
+        node = NodeAddress(1, self.port, self._choose_controller_port())
+        fresh = not self._jvm.formatted
+        credentials = new_credentials() if self.secure and fresh else None
+        if self.secure and credentials is None:
+            credentials = self._credentials()
+        password = admin_password(credentials, self.credentials_file) if credentials else None
+        self._jvm.write_properties(
+            server_properties(node, [node], self.log_dir, admin_password=password)
         )
-        classpath = f"{libs}{os.sep}*"
-        log4j = f"-Dlog4j2.configurationFile={LOG4J_CONFIG_PATH}"
-        if not (self.log_dir / "meta.properties").is_file():
-            self._format_storage(java, classpath, log4j)
-        self._write_state(
-            {"port": self.port, "controller_port": controller_port, "kafka_version": KAFKA_VERSION}
+        if fresh:
+            cluster_id = new_kafka_uuid()
+            log.info("Formatting KRaft storage in %s (cluster id %s)", self.log_dir, cluster_id)
+            scram = scram_arguments(credentials) if credentials else []
+            self._jvm.format_storage(java, libs, format_arguments(cluster_id, [node], scram))
+            if credentials is not None:
+                write_credentials(self.credentials_file, credentials)
+        if self.secure:
+            log.info("Credentials of the secure broker: %s", self.credentials_file)
+        write_json(
+            self.state_file,
+            {
+                "port": self.port,
+                "controller_port": node.controller_port,
+                "kafka_version": KAFKA_VERSION,
+                "secure": self.secure,
+            },
         )
-        command = [
-            str(java),
-            _JVM_HEAP,
-            "-cp",
-            classpath,
-            log4j,
-            "kafka.Kafka",
-            str(self.properties_file),
-        ]
-        with self.log_file.open("wb") as out:
-            proc = subprocess.Popen(
-                command,
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                cwd=self.data_dir,
-                start_new_session=True,
-            )
-        _CHILDREN[proc.pid] = proc
-        self.pid_file.write_text(f"{proc.pid}\n")
+        pid = self._jvm.launch(java, libs)
         log.info(
             "Started Apache Kafka %s (pid %d) at %s; log: %s",
             KAFKA_VERSION,
-            proc.pid,
+            pid,
             self.bootstrap,
             self.log_file,
         )
         try:
-            self._wait_ready(proc.pid, deadline, timeout)
+            self._wait_ready(pid, deadline, timeout)
         except BaseException:
-            self._terminate(proc.pid, _KILL_WAIT_S)
+            self._jvm.terminate(pid, _KILL_WAIT_S)
             self.pid_file.unlink(missing_ok=True)
             raise
         return self.bootstrap
@@ -308,69 +291,19 @@ class LocalBroker:
         Returns:
             True if a running broker was stopped, False if none was running.
         """
-        pid = self._running_pid()
+        pid = self._jvm.running_pid()
         if pid is None:
             self.pid_file.unlink(missing_ok=True)
             return False
         log.info("Stopping the Kafka broker at %s (pid %d)", self.status().bootstrap, pid)
-        self._terminate(pid, timeout)
+        self._jvm.terminate(pid, timeout)
         self.pid_file.unlink(missing_ok=True)
         return True
 
     # -- helpers -------------------------------------------------------------------------
 
-    def _read_pid(self) -> int | None:
-        try:
-            return int(self.pid_file.read_text().strip())
-        except (OSError, ValueError):
-            return None
-
-    def _read_state(self) -> dict[str, Any]:
-        try:
-            state = json.loads(self.state_file.read_text())
-        except (OSError, ValueError):
-            return {}
-        return state if isinstance(state, dict) else {}
-
-    def _write_state(self, state: dict[str, Any]) -> None:
-        tmp = self.state_file.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(state, indent=1) + "\n")
-        os.replace(tmp, self.state_file)
-
-    def _running_pid(self) -> int | None:
-        pid = self._read_pid()
-        if pid is not None and self._is_ours(pid):
-            return pid
-        return None
-
-    def _is_ours(self, pid: int) -> bool:
-        """True when ``pid`` is alive and is the JVM of this data dir (not a reused pid)."""
-        child = _CHILDREN.get(pid)
-        if child is not None:
-            # Our own child: poll() reaps it once it exits. Its /proc cmdline is not checked,
-            # it may still show the Python parent between fork and exec.
-            if child.poll() is None:
-                return True
-            del _CHILDREN[pid]
-            return False
-        if not Path("/proc/self/cmdline").exists():  # no procfs: trust the pid file
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
-                return False
-            except PermissionError:
-                return True
-            return True
-        try:
-            args = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-        except OSError:
-            return False
-        if _process_state(pid) in (None, "Z", "X"):
-            return False
-        return os.fsencode(str(self.properties_file)) in args
-
     def _choose_controller_port(self) -> int:
-        remembered = self._read_state().get("controller_port")
+        remembered = read_json(self.state_file).get("controller_port")
         if isinstance(remembered, int) and remembered != self.port and port_free(remembered):
             return remembered
         if self.port < 65535 and port_free(self.port + 1):
@@ -380,80 +313,35 @@ class LocalBroker:
             if port != self.port:
                 return port
 
-    def _format_storage(self, java: Path, classpath: str, log4j: str) -> None:
-        cluster_id = _new_cluster_id()
-        log.info("Formatting KRaft storage in %s (cluster id %s)", self.log_dir, cluster_id)
-        command = [
-            str(java),
-            "-Xmx256m",
-            "-cp",
-            classpath,
-            log4j,
-            "kafka.tools.StorageTool",
-            "format",
-            "-t",
-            cluster_id,
-            "-c",
-            str(self.properties_file),
-            "--standalone",
-        ]
-        result = subprocess.run(
-            command,
-            capture_output=True,
-            text=True,
-            stdin=subprocess.DEVNULL,
-            cwd=self.data_dir,
-            check=False,
-        )
-        if result.returncode != 0:
-            raise BrokerError(
-                f"Formatting the Kafka storage in {self.log_dir} failed (exit code "
-                f"{result.returncode}):\n" + tail(result.stdout + result.stderr)
-            )
-
-    def _logtail(self) -> str:
+    def _credentials(self) -> dict[str, str]:
         try:
-            text = self.log_file.read_text(errors="replace")
-        except OSError:
-            return "(no log)"
-        return tail(text) or "(empty log)"
+            return load_credentials(self.credentials_file)
+        except CredentialsError as exc:
+            raise BrokerError(f"The secure broker of {self.data_dir} cannot run: {exc}") from None
+
+    def _client_options(self) -> dict[str, Any]:
+        return self.access().client_options() if self.secure else {}
 
     def _wait_ready(self, pid: int, deadline: float, timeout: float) -> None:
         """Block until the broker answers a metadata request; raise if it dies or times out."""
-        while True:
-            if not self._is_ours(pid):
-                raise BrokerError(
-                    f"The Kafka broker (pid {pid}) exited during startup. Last lines of "
-                    f"{self.log_file}:\n{self._logtail()}"
-                )
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                break
-            if port_open(self.port) and answers_metadata(
-                self.bootstrap, min(10.0, max(1.0, remaining))
-            ):
-                return
-            if time.monotonic() >= deadline:
-                break
-            time.sleep(_POLL_INTERVAL_S)
-        raise BrokerError(
-            f"The Kafka broker (pid {pid}) did not answer at {self.bootstrap} within "
-            f"{timeout:g} s. Last lines of {self.log_file}:\n{self._logtail()}"
+
+        def died() -> str | None:
+            if self._jvm.is_alive(pid):
+                return None
+            return (
+                f"The Kafka broker (pid {pid}) exited during startup. Last lines of "
+                f"{self.log_file}:\n{self._jvm.logtail()}"
+            )
+
+        ready = wait_for_brokers(
+            self.bootstrap,
+            {1},
+            died=died,
+            deadline=deadline,
+            client_options=self._client_options(),
         )
-
-    def _wait_exit(self, pid: int, timeout: float) -> bool:
-        deadline = time.monotonic() + timeout
-        while self._is_ours(pid):
-            if time.monotonic() >= deadline:
-                return False
-            time.sleep(0.1)
-        return True
-
-    def _terminate(self, pid: int, timeout: float) -> None:
-        _signal_group(pid, signal.SIGTERM)
-        if self._wait_exit(pid, timeout):
-            return
-        log.warning("The Kafka broker (pid %d) ignored SIGTERM for %g s; killing it", pid, timeout)
-        _signal_group(pid, signal.SIGKILL)
-        if not self._wait_exit(pid, _KILL_WAIT_S):
-            raise BrokerError(f"The Kafka broker (pid {pid}) survived SIGKILL.")
+        if not ready:
+            raise BrokerError(
+                f"The Kafka broker (pid {pid}) did not answer at {self.bootstrap} within "
+                f"{timeout:g} s. Last lines of {self.log_file}:\n{self._jvm.logtail()}"
+            )

@@ -6,12 +6,17 @@ import asyncio
 import logging
 import socket
 import threading
-from collections.abc import Coroutine, Iterator
+import time
+from collections.abc import Callable, Coroutine, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, Final, TypeVar
 
+from onestop.kafka.errors import BrokerError
+
 #: The local broker binds and advertises this address only.
 HOST: Final = "127.0.0.1"
+
+_POLL_INTERVAL_S = 0.5
 
 _T = TypeVar("_T")
 
@@ -33,6 +38,16 @@ def port_free(port: int) -> bool:
         except OSError:
             return False
         return True
+
+
+def free_ports(count: int) -> int:
+    """Return a port P such that P, P+1, ..., P+count-1 on 127.0.0.1 are all free right now
+    (for a local cluster's consecutive ports)."""
+    for _ in range(200):
+        base = free_port()
+        if base + count <= 65536 and all(port_free(base + i) for i in range(count)):
+            return base
+    raise RuntimeError(f"found no {count} consecutive free ports on {HOST}")
 
 
 def port_open(port: int, timeout_s: float = 1.0) -> bool:
@@ -75,26 +90,81 @@ def _quiet_aiokafka() -> Iterator[None]:
         logger.setLevel(previous)
 
 
-async def _describe_cluster(bootstrap: str, timeout_s: float) -> bool:
+async def _listed_brokers(
+    bootstrap: str, timeout_s: float, client_options: Mapping[str, Any]
+) -> set[int]:
     from aiokafka.admin import AIOKafkaAdminClient
 
     admin = AIOKafkaAdminClient(
-        bootstrap_servers=bootstrap,
+        **{**client_options, "bootstrap_servers": bootstrap},
         client_id="onestop-broker-probe",
         request_timeout_ms=max(1000, int(timeout_s * 1000)),
     )
     try:
         await asyncio.wait_for(admin.start(), timeout_s)
         info = await asyncio.wait_for(admin.describe_cluster(), timeout_s)
-        return bool(info.get("brokers"))
+        return {int(broker["node_id"]) for broker in info.get("brokers", ())}
     finally:
         await admin.close()
 
 
-def answers_metadata(bootstrap: str, timeout_s: float) -> bool:
-    """True when a Kafka metadata request to ``bootstrap`` lists at least one broker."""
+def listed_brokers(
+    bootstrap: str, timeout_s: float, client_options: Mapping[str, Any] | None = None
+) -> set[int]:
+    """The node ids that a Kafka metadata request to ``bootstrap`` lists (empty when it
+    does not answer within ``timeout_s`` seconds).
+
+    Args:
+        client_options: further aiokafka keyword arguments (SASL settings of a secure
+            broker, see ``schemas.access.KafkaAccess.client_options``).
+    """
     with _quiet_aiokafka():
         try:
-            return _run_in_thread(_describe_cluster(bootstrap, timeout_s))
+            return _run_in_thread(_listed_brokers(bootstrap, timeout_s, client_options or {}))
         except Exception:
+            return set()
+
+
+def wait_for_brokers(
+    bootstrap: str,
+    node_ids: set[int],
+    *,
+    died: Callable[[], str | None],
+    deadline: float,
+    client_options: Mapping[str, Any] | None = None,
+) -> bool:
+    """Block until a metadata request to ``bootstrap`` lists every one of ``node_ids``.
+
+    Args:
+        died: called between attempts; a message when a JVM waited for has died, else None.
+        deadline: ``time.monotonic()`` value to give up at.
+        client_options: as for :func:`listed_brokers`.
+
+    Returns:
+        True once they are listed, False when ``deadline`` passed first.
+
+    Raises:
+        BrokerError: ``died`` returned a message.
+    """
+    ports = [int(address.rpartition(":")[2]) for address in bootstrap.split(",")]
+    while True:
+        message = died()
+        if message is not None:
+            raise BrokerError(message)
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
             return False
+        if any(port_open(port) for port in ports):
+            listed = listed_brokers(bootstrap, min(10.0, max(1.0, remaining)), client_options)
+            if node_ids <= listed:
+                return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(_POLL_INTERVAL_S)
+
+
+def answers_metadata(
+    bootstrap: str, timeout_s: float, client_options: Mapping[str, Any] | None = None
+) -> bool:
+    """True when a Kafka metadata request to ``bootstrap`` lists at least one broker."""
+    return bool(listed_brokers(bootstrap, timeout_s, client_options))

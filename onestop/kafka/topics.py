@@ -1,5 +1,10 @@
 """Creates OneStop's topics with the partition counts they need. The broker never
-auto-creates them: co-partitioned topics must share one count."""
+auto-creates them: co-partitioned topics must share one count.
+
+Their replication factor follows the cluster: min(3, number of brokers), with
+``min.insync.replicas=2`` at factor 3, so a 3-node cluster keeps every acknowledged
+(``acks=all``) write when one node dies and still takes writes while it is gone.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,8 @@ from collections.abc import Iterable
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError, for_code
 
+from onestop.kafka.properties import replication_for
+from schemas.access import KafkaAccess
 from schemas.enums import Country
 from schemas.topics import Topics
 
@@ -19,26 +26,41 @@ class TopicLayoutError(RuntimeError):
     """An existing topic has the wrong partition count."""
 
 
-def wanted_topics(topics: Topics, parties: Iterable[Country]) -> dict[str, NewTopic]:
-    """Every topic of an installation, with its partitions and settings."""
+def wanted_topics(
+    topics: Topics, parties: Iterable[Country], *, brokers: int = 1
+) -> dict[str, NewTopic]:
+    """Every topic of an installation, with its partitions and settings, for a cluster of
+    `brokers` brokers."""
+    factor, min_isr = replication_for(brokers)
+    durable = {"min.insync.replicas": str(min_isr)} if factor >= 3 else {}
+    forever = {**KEEP_FOREVER, **durable}
+
+    def new(name: str, partitions: int, configs: dict[str, str]) -> NewTopic:
+        return NewTopic(name, partitions, factor, topic_configs=dict(configs))
+
     wanted = {
-        name: NewTopic(name, topics.partitions, 1) for name in topics.copartitioned(list(parties))
+        name: new(name, topics.partitions, durable) for name in topics.copartitioned(list(parties))
     }
-    wanted[topics.audit] = NewTopic(topics.audit, topics.partitions, 1, topic_configs=KEEP_FOREVER)
-    wanted[topics.deadletter] = NewTopic(
-        topics.deadletter, topics.partitions, 1, topic_configs=KEEP_FOREVER
-    )
-    wanted[topics.clock] = NewTopic(topics.clock, 1, 1, topic_configs=KEEP_FOREVER)
+    wanted[topics.audit] = new(topics.audit, topics.partitions, forever)
+    wanted[topics.deadletter] = new(topics.deadletter, topics.partitions, forever)
+    wanted[topics.clock] = new(topics.clock, 1, forever)
     return wanted
 
 
-async def ensure_topics(bootstrap: str, topics: Topics, parties: Iterable[Country]) -> list[str]:
+async def ensure_topics(
+    bootstrap: str | KafkaAccess, topics: Topics, parties: Iterable[Country]
+) -> list[str]:
     """Create the missing topics; return their names. Raises TopicLayoutError when an
-    existing co-partitioned topic has another partition count."""
-    wanted = wanted_topics(topics, parties)
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=30000)
+    existing co-partitioned topic has another partition count.
+
+    `bootstrap` may be a `KafkaAccess` (on a secure broker: the ``admin`` principal, who
+    may create topics; `acls.grant_namespace` then gives the others their rights)."""
+    access = bootstrap if isinstance(bootstrap, KafkaAccess) else KafkaAccess(bootstrap)
+    admin = AIOKafkaAdminClient(**access.client_options(), request_timeout_ms=30000)
     await admin.start()
     try:
+        brokers = len((await admin.describe_cluster())["brokers"])
+        wanted = wanted_topics(topics, parties, brokers=brokers)
         existing = set(await admin.list_topics())
         missing = [t for name, t in wanted.items() if name not in existing]
         if missing:
