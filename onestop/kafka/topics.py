@@ -13,6 +13,7 @@ from collections.abc import Iterable
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError, for_code
+from aiokafka.protocol.metadata import MetadataRequest
 
 from onestop.kafka.properties import replication_for
 from schemas.access import KafkaAccess
@@ -88,20 +89,28 @@ async def ensure_topics(
 async def _wait_for_leaders(
     admin: AIOKafkaAdminClient, names: list[str], wait_seconds: float = 30.0
 ) -> None:
-    """Return once every partition of `names` has a leader (new topics take a moment)."""
+    """Return once every broker knows `names` with a leader for each partition (new topics
+    take a moment to reach each broker's metadata)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + wait_seconds
+    brokers = [int(b["node_id"]) for b in (await admin.describe_cluster())["brokers"]]
     pending = list(names)
-    while pending and loop.time() < deadline:
-        described = await admin.describe_topics(pending)
-        pending = [
-            meta["topic"]
-            for meta in described
-            if meta.get("error_code")
-            or not meta["partitions"]
-            or any(p["leader"] < 0 for p in meta["partitions"])
-        ]
+    for node_id in brokers:
+        pending = list(names)
+        while pending and loop.time() < deadline:
+            response = await admin._send_request_to_node(
+                node_id, MetadataRequest(pending, allow_auto_topic_creation=False)
+            )
+            pending = [
+                meta["topic"]
+                for meta in response.to_object()["topics"]
+                if meta.get("error_code")
+                or not meta["partitions"]
+                or any(p["leader"] < 0 for p in meta["partitions"])
+            ]
+            if pending:
+                await asyncio.sleep(0.1)
         if pending:
-            await asyncio.sleep(0.1)
+            break
     if pending:
         raise TopicLayoutError(f"no partition leader after {wait_seconds:.0f} s: {pending}")
