@@ -6,22 +6,14 @@ the same ``--initial-controllers`` list (node id, controller endpoint, directory
 finds the others through ``controller.quorum.bootstrap.servers``. Kafka 4.1.1 supports both
 this and a static ``controller.quorum.voters``; the dynamic quorum is the one the single
 broker already uses (``--standalone``), it is what Kafka 4 documents first, and it lets
-controllers be added or removed later with ``kafka-metadata-quorum``. Its voters'
-endpoints live in the metadata log, so the ports chosen at the first start are kept in
-``cluster.json`` and reused at every start (a taken port is an error, not a reason to
-move).
-
-Layout of a cluster's data directory (default ``<user data dir>/cluster-<port>``, and
-``cluster-<port>-secure`` for a secure one)::
-
-    cluster.json        nodes (id, ports, directory id), cluster id, mode, Kafka version
-    credentials.json    secure only: principal -> password (see ``secure.py``), mode 0600
-    node-1/ node-2/ ... one node each: server.properties, broker.log, broker.pid, logs/
+controllers be added or removed later with ``kafka-metadata-quorum``. The data directory
+and its ``cluster.json`` are described in ``cluster_dir.py``.
 
 With three nodes, topics get replication factor 3 and ``min.insync.replicas=2``
 (``properties.replication_for``), so one node may die without losing an acknowledged
-write or stopping producers that use ``acks=all``. All methods block; call them outside a
-running event loop.
+write or stopping producers that use ``acks=all``. ``kill_node`` and ``start_node`` let a
+test crash one node and bring it back. All methods block; call them outside a running
+event loop (from async code: ``asyncio.to_thread``).
 """
 
 from __future__ import annotations
@@ -30,90 +22,39 @@ import logging
 import shutil
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
-import platformdirs
-
-from onestop.kafka.broker import CLUSTER_FILE, DEFAULT_PORT
+from onestop.kafka.broker import DEFAULT_PORT
+from onestop.kafka.cluster_dir import ClusterDir, ClusterStatus, NodeStatus, default_cluster_dir
 from onestop.kafka.errors import BrokerError
 from onestop.kafka.jars import KAFKA_VERSION, default_cache_dir, ensure_kafka_libs
 from onestop.kafka.java import find_java
-from onestop.kafka.jvm import KafkaProcess, new_kafka_uuid, read_json, write_json
-from onestop.kafka.probe import HOST, free_port, port_free, wait_for_brokers
+from onestop.kafka.jvm import KafkaProcess, new_kafka_uuid
+from onestop.kafka.probe import wait_for_brokers
 from onestop.kafka.properties import NodeAddress, format_arguments, server_properties
 from onestop.kafka.secure import (
-    CREDENTIALS_FILE,
     admin_password,
-    check_mode,
     new_credentials,
     scram_arguments,
     write_credentials,
 )
 from schemas.access import ADMIN, CredentialsError, KafkaAccess, load_credentials
 
+__all__ = ["CLUSTER_NODES", "ClusterStatus", "LocalCluster", "NodeStatus", "default_cluster_dir"]
+
 #: Nodes of ``onestop broker start --nodes`` when more than one is asked for.
 CLUSTER_NODES: Final = 3
 _NODE_HEAP = "-Xmx512m"
+_STOP_ON_FAILURE_S = 10.0
 
 log = logging.getLogger(__name__)
 
 
-def default_cluster_dir(port: int, *, secure: bool = False) -> Path:
-    """Return the default data directory of the local cluster whose first node is on
-    ``port``."""
-    suffix = "-secure" if secure else ""
-    return Path(platformdirs.user_data_dir("onestop")) / f"cluster-{port}{suffix}"
-
-
-@dataclass(frozen=True)
-class NodeStatus:
-    """One node of a ``ClusterStatus``.
-
-    Attributes:
-        node_id: KRaft node id.
-        running: its JVM is alive (not whether it answers yet).
-        pid: its process id (None when not running).
-        bootstrap: its own ``host:port``.
-        data_dir: its directory.
-    """
-
-    node_id: int
-    running: bool
-    pid: int | None
-    bootstrap: str
-    data_dir: Path
-
-
-@dataclass(frozen=True)
-class ClusterStatus:
-    """What ``LocalCluster.status`` found.
-
-    Attributes:
-        nodes: every node, by id.
-        bootstrap: ``host:port,host:port,...`` of all nodes.
-        data_dir: the cluster's data directory.
-        secure: the cluster is (or will be, when new) a secure one.
-        credentials: its ``credentials.json`` when secure, else None.
-    """
-
-    nodes: tuple[NodeStatus, ...]
-    bootstrap: str
-    data_dir: Path
-    secure: bool
-    credentials: Path | None
-
-    @property
-    def running(self) -> bool:
-        """Every node's JVM is alive."""
-        return all(node.running for node in self.nodes)
-
-
 class LocalCluster:
     """A local KRaft cluster of ``nodes`` broker+controller JVMs, managed through its data
-    directory. Node ``i`` (1-based) listens for clients on ``port + i - 1`` at its first
-    start, unless ``cluster.json`` already records the ports.
+    directory. Node ``i`` (1-based) listens for clients on ``port + i - 1`` from its first
+    start on.
     """
 
     def __init__(
@@ -128,7 +69,7 @@ class LocalCluster:
         """Describe the cluster.
 
         Args:
-            nodes: how many nodes (each is a broker and a controller).
+            nodes: how many nodes (each is a broker and a controller), 2 or more.
             port: client port of node 1; the others follow it.
             data_dir: state directory; default ``<user data dir>/onestop/cluster-<port>``
                 (``cluster-<port>-secure`` when secure).
@@ -143,38 +84,26 @@ class LocalCluster:
         chosen = data_dir if data_dir is not None else default_cluster_dir(port, secure=secure)
         self.data_dir = chosen.expanduser().resolve()
         self.cache_dir = (cache_dir if cache_dir is not None else default_cache_dir()).absolute()
-
-    # -- layout --------------------------------------------------------------------------
-
-    @property
-    def state_file(self) -> Path:
-        """``cluster.json``: the nodes, their ports and directory ids, the mode."""
-        return self.data_dir / CLUSTER_FILE
-
-    @property
-    def credentials_file(self) -> Path:
-        """``credentials.json`` of a secure cluster (principal -> password)."""
-        return self.data_dir / CREDENTIALS_FILE
+        self._dir = ClusterDir(self.data_dir, nodes, port)
 
     @property
     def nodes(self) -> list[NodeAddress]:
-        """Every node's address: recorded in ``cluster.json``, else the planned ones."""
-        recorded = read_json(self.state_file).get("nodes")
-        if isinstance(recorded, list) and recorded:
-            return [NodeAddress(**node) for node in recorded]
-        return [
-            NodeAddress(i, self.port + i - 1, self.port + self.size + i - 1)
-            for i in range(1, self.size + 1)
-        ]
+        """Every node's address (as recorded in ``cluster.json`` once started)."""
+        return self._dir.nodes()
 
     @property
     def bootstrap(self) -> str:
         """``127.0.0.1:p1,127.0.0.1:p2,...``: every node's client address."""
         return ",".join(node.bootstrap for node in self.nodes)
 
+    @property
+    def credentials_file(self) -> Path:
+        """``credentials.json`` of a secure cluster (principal -> password)."""
+        return self._dir.credentials_file
+
     def node_dir(self, node_id: int) -> Path:
         """The directory of node ``node_id``."""
-        return self.data_dir / f"node-{node_id}"
+        return self._dir.node_dir(node_id)
 
     def access(self, principal: str = ADMIN) -> KafkaAccess:
         """How a client reaches this cluster as ``principal`` (plain: no principal).
@@ -191,15 +120,14 @@ class LocalCluster:
 
     def status(self) -> ClusterStatus:
         """Report which nodes' JVMs are alive (not whether they answer yet)."""
-        recorded = read_json(self.state_file).get("secure")
-        secure = recorded if isinstance(recorded, bool) else self.secure
+        recorded = self._dir.recorded_secure()
+        secure = self.secure if recorded is None else recorded
         nodes = []
         for node in self.nodes:
             pid = self._jvm(node.node_id).running_pid()
+            running = pid is not None
             nodes.append(
-                NodeStatus(
-                    node.node_id, pid is not None, pid, node.bootstrap, self.node_dir(node.node_id)
-                )
+                NodeStatus(node.node_id, running, pid, node.bootstrap, self.node_dir(node.node_id))
             )
         return ClusterStatus(
             nodes=tuple(nodes),
@@ -223,29 +151,27 @@ class LocalCluster:
                 node was listed within ``timeout`` (the JVMs started here are stopped).
         """
         deadline = time.monotonic() + timeout
-        state = self._check_data_dir()
-        nodes = self.nodes
-        waiting = [n for n in nodes if self._jvm(n.node_id).running_pid() is None]
+        self._dir.check(secure=self.secure)
+        waiting = [n for n in self.nodes if self._jvm(n.node_id).running_pid() is None]
         if not waiting:
             log.info("Reusing the Kafka cluster at %s", self.bootstrap)
-            self._wait_listed(nodes, [], deadline, timeout)
+            self._wait_listed(self.nodes, [], deadline, timeout)
             return self.bootstrap
         java = find_java()
         libs = ensure_kafka_libs(self.cache_dir)
-        fresh = not state.get("formatted")
-        nodes = self._plan(nodes, state)
+        fresh = not self._dir.formatted
+        nodes = self._dir.plan(secure=self.secure)
         if fresh:
             waiting = nodes
-        self._check_ports(waiting)
+        self._dir.check_ports(waiting)
         credentials = new_credentials() if self.secure and fresh else None
         if self.secure and credentials is None:
             credentials = self._credentials()
         password = admin_password(credentials, self.credentials_file) if credentials else None
         for node in nodes:
-            self._jvm(node.node_id).write_properties(
-                server_properties(
-                    node, nodes, self._jvm(node.node_id).log_dir, admin_password=password
-                )
+            jvm = self._jvm(node.node_id)
+            jvm.write_properties(
+                server_properties(node, nodes, jvm.log_dir, admin_password=password)
             )
         if fresh:
             self._format(java, libs, nodes, credentials)
@@ -259,7 +185,7 @@ class LocalCluster:
                 log.info("Started Kafka node %d (pid %d) at %s", node.node_id, pid, node.bootstrap)
             self._wait_listed(nodes, launched, deadline, timeout)
         except BaseException:
-            self._stop_nodes(launched, 10.0)
+            self._stop_nodes(launched, _STOP_ON_FAILURE_S)
             raise
         log.info(
             "Apache Kafka %s cluster of %d nodes at %s", KAFKA_VERSION, len(nodes), self.bootstrap
@@ -286,9 +212,9 @@ class LocalCluster:
         until it is gone; return its pid.
 
         Raises:
-            BrokerError: that node is not running.
+            BrokerError: no such node, or it is not running.
         """
-        self._node(node_id)  # raises for an unknown node
+        self._node(node_id)
         jvm = self._jvm(node_id)
         pid = jvm.running_pid()
         if pid is None:
@@ -303,8 +229,8 @@ class LocalCluster:
         answers on its own port; return its pid. A running node is left as it is.
 
         Raises:
-            BrokerError: the cluster was never started, its port is taken, it died during
-                startup, or it did not answer within ``timeout``.
+            BrokerError: no such node, the cluster was never started, the node's port is
+                taken, it died during startup, or it did not answer within ``timeout``.
         """
         deadline = time.monotonic() + timeout
         node = self._node(node_id)
@@ -312,15 +238,15 @@ class LocalCluster:
         running = jvm.running_pid()
         if running is not None:
             return running
-        if not read_json(self.state_file).get("formatted"):
+        if not self._dir.formatted:
             raise BrokerError(f"The cluster in {self.data_dir} was never started; start it first.")
-        self._check_ports([node])
+        self._dir.check_ports([node])
         pid = jvm.launch(find_java(), ensure_kafka_libs(self.cache_dir))
         log.info("Restarted Kafka node %d (pid %d) at %s", node_id, pid, node.bootstrap)
         try:
             self._wait_listed([node], [node], deadline, timeout, via=node.bootstrap)
         except BaseException:
-            self._stop_nodes([node], 10.0)
+            self._stop_nodes([node], _STOP_ON_FAILURE_S)
             raise
         return pid
 
@@ -340,72 +266,6 @@ class LocalCluster:
             return load_credentials(self.credentials_file)
         except CredentialsError as exc:
             raise BrokerError(f"The secure cluster of {self.data_dir} cannot run: {exc}") from None
-
-    def _check_data_dir(self) -> dict[str, Any]:
-        """The recorded state, after refusing a data dir of another kind, size or mode."""
-        if (self.data_dir / "broker.json").exists() or (self.data_dir / "logs").exists():
-            raise BrokerError(
-                f"The data directory {self.data_dir} belongs to a single local broker; a "
-                f"cluster needs its own. Choose another `--data` directory."
-            )
-        state = read_json(self.state_file)
-        recorded_nodes = state.get("nodes")
-        if isinstance(recorded_nodes, list) and len(recorded_nodes) != self.size:
-            raise BrokerError(
-                f"The data directory {self.data_dir} holds a cluster of {len(recorded_nodes)} "
-                f"nodes, not {self.size}; use `--nodes {len(recorded_nodes)}` or another "
-                f"`--data` directory."
-            )
-        recorded = state.get("secure")
-        if state.get("formatted"):
-            check_mode(
-                self.data_dir,
-                recorded_secure=recorded if isinstance(recorded, bool) else None,
-                wanted_secure=self.secure,
-            )
-            first = self.nodes[0].port
-            if first != self.port:
-                raise BrokerError(
-                    f"The cluster in {self.data_dir} uses ports from {first}, not "
-                    f"{self.port}; start it with `--port {first}`."
-                )
-        return state
-
-    def _plan(self, nodes: list[NodeAddress], state: dict[str, Any]) -> list[NodeAddress]:
-        """The nodes with directory ids and free controller ports, recorded in
-        ``cluster.json`` (kept as they are once the storage is formatted)."""
-        if state.get("formatted"):
-            return nodes
-        clients = {self.port + i for i in range(self.size)}
-        planned = []
-        for i in range(1, self.size + 1):
-            node = NodeAddress(i, self.port + i - 1, self.port + self.size + i - 1)
-            controller = node.controller_port
-            if controller in clients or not port_free(controller):
-                controller = free_port()
-                while controller in clients:
-                    controller = free_port()
-            planned.append(NodeAddress(node.node_id, node.port, controller, new_kafka_uuid()))
-        write_json(
-            self.state_file,
-            {
-                "nodes": [vars(n) for n in planned],
-                "kafka_version": KAFKA_VERSION,
-                "secure": self.secure,
-                "formatted": False,
-            },
-        )
-        return planned
-
-    def _check_ports(self, nodes: list[NodeAddress]) -> None:
-        for node in nodes:
-            for port in (node.port, node.controller_port):
-                if not port_free(port):
-                    raise BrokerError(
-                        f"Port {port} on {HOST} (node {node.node_id} of the cluster in "
-                        f"{self.data_dir}) is already in use by another process. Free it, "
-                        f"or choose another `--port` and `--data` directory."
-                    )
 
     def _format(
         self,
@@ -429,8 +289,7 @@ class LocalCluster:
                 done.result()
         if credentials is not None:
             write_credentials(self.credentials_file, credentials)
-        state = read_json(self.state_file)
-        write_json(self.state_file, {**state, "cluster_id": cluster_id, "formatted": True})
+        self._dir.mark_formatted(cluster_id)
 
     def _wait_listed(
         self,
@@ -440,6 +299,8 @@ class LocalCluster:
         timeout: float,
         via: str | None = None,
     ) -> None:
+        """Block until the metadata (from ``via``, default every node) lists ``nodes``;
+        raise if one of ``launched`` dies or the deadline passes."""
         pids = {n.node_id: self._jvm(n.node_id).running_pid() for n in launched}
 
         def died() -> str | None:
@@ -468,6 +329,8 @@ class LocalCluster:
             )
 
     def _stop_nodes(self, nodes: list[NodeAddress], timeout: float) -> None:
+        """SIGTERM every one of ``nodes`` at once, SIGKILL those still alive after
+        ``timeout`` seconds."""
         pids = {}
         for node in nodes:
             jvm = self._jvm(node.node_id)
@@ -482,6 +345,5 @@ class LocalCluster:
             if not jvm.wait_exit(pid, max(0.0, deadline - time.monotonic())):
                 log.warning("Kafka node %d (pid %d) ignored SIGTERM; killing it", node_id, pid)
                 jvm.kill(pid)
-            jvm.pid_file.unlink(missing_ok=True)
         for node in nodes:
             self._jvm(node.node_id).pid_file.unlink(missing_ok=True)
