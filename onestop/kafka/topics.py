@@ -12,7 +12,7 @@ import asyncio
 from collections.abc import Iterable
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError, for_code
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError, for_code
 from aiokafka.protocol.metadata import MetadataRequest
 
 from onestop.kafka.properties import replication_for
@@ -21,6 +21,7 @@ from schemas.enums import Country
 from schemas.topics import Topics
 
 KEEP_FOREVER = {"retention.ms": "-1", "retention.bytes": "-1"}
+_NODE_ANSWER_S = 5.0
 
 
 class TopicLayoutError(RuntimeError):
@@ -98,9 +99,15 @@ async def _wait_for_leaders(
     for node_id in brokers:
         pending = list(names)
         while pending and loop.time() < deadline:
-            response = await admin._send_request_to_node(
-                node_id, MetadataRequest(pending, allow_auto_topic_creation=False)
-            )
+            request = MetadataRequest(pending, allow_auto_topic_creation=False)
+            try:
+                response = await asyncio.wait_for(
+                    admin._send_request_to_node(node_id, request), _NODE_ANSWER_S
+                )
+            except (KafkaError, TimeoutError):
+                # A broker that died a moment ago is still listed: it needs to know nothing.
+                pending = []
+                break
             pending = [
                 meta["topic"]
                 for meta in response.to_object()["topics"]
