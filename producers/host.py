@@ -4,6 +4,14 @@ one exercise scheduler, all as asyncio tasks in one process.
 An inbox offset is committed only once everything the message caused has been sent, so a
 node that crashes answers again after a restart (with the same message ids, which the hub
 recognises) instead of forgetting a request.
+
+The nodes play one exercise at a time: the one the clock's latest START names, or, when the
+host is given an `exercise_id`, only that one (an exercise runner's own nodes). When a new
+exercise starts, what was pending for the one before is dropped, and inbox messages the hub
+received before the exercise started are passed over unanswered: an earlier run on the
+same broker leaks nothing into the next. A message is sent stamped with the wall instant
+of the exercise moment it is sent at (see `schemas.clock.ExerciseClock.wall_at`), so the
+hub receives it at that very moment of exercise time.
 """
 
 from __future__ import annotations
@@ -11,7 +19,9 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import math
 from collections.abc import Mapping
+from datetime import datetime
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import KafkaError
@@ -19,14 +29,14 @@ from prometheus_client import CollectorRegistry
 
 from producers.metrics import NodeMetrics
 from producers.node import SimulatedNode
-from producers.profile import NodeProfile
 from producers.scheduler import ExerciseScheduler
-from schemas.clock import ExerciseClock
+from schemas.clock import ClockCommand, ExerciseClock
 from schemas.clock_feed import ClockFeed
 from schemas.enums import Country
 from schemas.envelope import EnvelopeError, decode, encode
 from schemas.messages import MessageBase
-from schemas.topics import Topics
+from schemas.profiles import NodeProfile
+from schemas.topics import Topics, process_client_id
 
 log = logging.getLogger(__name__)
 COMMIT_SECONDS = 1.0
@@ -70,9 +80,11 @@ class NodeHost:
         registry: CollectorRegistry | None = None,
         clock: ExerciseClock | None = None,
         answering: set[Country] | None = None,
+        exercise_id: str | None = None,
     ) -> None:
         """`answering`: the nodes that read and answer their inbox here (default: all);
-        the others only send (their answers come from another process)."""
+        the others only send (their answers come from another process). `exercise_id`:
+        play only that exercise (default: whichever the clock runs)."""
         self.bootstrap = bootstrap
         self.topics = topics
         self.clock = clock or ExerciseClock()
@@ -87,6 +99,9 @@ class NodeHost:
             for country, profile in profiles.items()
         }
         self.answering = set(profiles) if answering is None else answering
+        self.exercise_id = exercise_id
+        self._playing: str | None = None  # the exercise the nodes' state belongs to
+        self.clock.on_change(self._clock_changed)
         self._producer: AIOKafkaProducer | None = None
         self._consumers: dict[Country, AIOKafkaConsumer] = {}
         self._tasks: list[asyncio.Task[None]] = []
@@ -106,6 +121,7 @@ class NodeHost:
                 self.topics.inbox(country),
                 bootstrap_servers=self.bootstrap,
                 group_id=f"{self.topics.namespace}-node-{country.value}",
+                client_id=process_client_id("node"),
                 enable_auto_commit=False,
                 auto_offset_reset="earliest",
             )
@@ -149,17 +165,52 @@ class NodeHost:
             self._producer = None
         await self.clock_feed.stop()
 
-    async def publish(self, message: MessageBase) -> None:
-        """Write `message` to its sender's outbox and wait for the broker's acknowledgement."""
+    async def publish(self, message: MessageBase, at: datetime | None = None) -> None:
+        """Write `message` to its sender's outbox, sent at exercise time `at` (default:
+        now), and wait for the broker's acknowledgement."""
         assert self._producer is not None, "NodeHost.start() first"
         # Tells the hub which clock commands this message was sent under.
         record = encode(message, extensions={"clockoffset": str(self.clock_feed.position)})
+        wall = self.clock.wall_at(at) if at is not None else None
         await self._producer.send_and_wait(
             self.topics.outbox(message.sender),
             value=record.value,
             key=record.key,
             headers=record.headers,
+            # Up to the next millisecond: never before the instant (a jump, a START).
+            timestamp_ms=math.ceil(wall * 1000) if wall is not None else None,
         )
+
+    def playing(self) -> str | None:
+        """The exercise the nodes play now, or None while they wait for theirs. A change
+        of exercise drops what was pending for the one before."""
+        current = self.clock.exercise_id
+        if self.exercise_id is not None and current != self.exercise_id:
+            current = None  # not (yet, or no longer) the exercise these nodes are for
+        if self.clock.ended:
+            current = None
+        if current != self._playing:
+            dropped = self.scheduler.clear()
+            for node in self.nodes.values():
+                node.forget()
+            if dropped:
+                log.info("exercise %s over: %d pending actions dropped", self._playing, dropped)
+            self._playing = current
+        return current
+
+    def _clock_changed(self, command: ClockCommand) -> None:
+        self.playing()  # a START or END drops what was pending at once
+
+    def belongs(self, received: float) -> bool:
+        """Whether an inbox message the hub received at wall time `received` (epoch
+        seconds) belongs to the exercise being played: it came after the exercise started.
+        Waiting for an exercise, or after its end, nothing does; with no exercise at all
+        (nodes with traffic of their own), everything does."""
+        playing = self.playing()
+        if self.clock.ended or (self.exercise_id is not None and playing is None):
+            return False
+        started = self.clock.run_started
+        return started is None or received >= started
 
     async def _consume(self, node: SimulatedNode, consumer: AIOKafkaConsumer) -> None:
         tracker = self._trackers[node.country] = OffsetTracker()
@@ -176,8 +227,15 @@ class NodeHost:
                         log.warning("%s inbox: unreadable record at %s: %s", node.country, tp, exc)
                         tracker.finished(tp, record.offset)
                         continue
+                    if not self.belongs(record.timestamp / 1000):
+                        tracker.finished(tp, record.offset)  # an earlier exercise's message
+                        continue
+                    # The hub delivers with the timestamp the message reached it with.
+                    received_at = self.clock.at(record.timestamp / 1000)
                     node.receive(
-                        message, done=functools.partial(tracker.finished, tp, record.offset)
+                        message,
+                        done=functools.partial(tracker.finished, tp, record.offset),
+                        received_at=received_at,
                     )
             if loop.time() - last_commit >= COMMIT_SECONDS:
                 await _commit(consumer, tracker)

@@ -1,86 +1,17 @@
-"""How a simulated SPOC behaves (pure): its behaviour profile, and the plan of answers it
-makes for a request it receives. Random choices come from a generator seeded per request,
-so the same seed gives the same exercise whatever order messages arrive in."""
+"""How a simulated SPOC decides (pure): the plan of answers it makes for a request it
+receives, from its behaviour profile (`schemas.profiles`). Random choices come from a
+generator seeded by the exercise's seed, the party and the request's name in the scenario,
+so the same seed gives the same exercise whatever order messages arrive in and whatever
+the run is called."""
 
 from __future__ import annotations
 
 import hashlib
 import random
 from dataclasses import dataclass
-from typing import Final
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
-
-from schemas.enums import Channel, MessageKind, PrumOutcome, RefusalGround
-
-DEFAULT_GROUNDS: Final = {
-    RefusalGround.NOT_AVAILABLE: 3.0,
-    RefusalGround.NATIONAL_SECURITY: 1.0,
-    RefusalGround.MINOR_OFFENCE: 1.0,
-}
-
-
-class AnswerTime(BaseModel):
-    """A log-normal answer time in exercise minutes, clipped to [minimum, maximum]."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    median_minutes: float = Field(default=120.0, gt=0)
-    sigma: float = Field(default=0.6, ge=0, le=3)
-    minimum_minutes: float = Field(default=1.0, ge=0)
-    maximum_minutes: float = Field(default=7 * 24 * 60.0, gt=0)
-
-    def draw(self, rng: random.Random) -> float:
-        """One answer time, in exercise seconds."""
-        minutes = self.median_minutes * (rng.lognormvariate(0.0, self.sigma) if self.sigma else 1)
-        return 60.0 * min(max(minutes, self.minimum_minutes), self.maximum_minutes)
-
-
-class Outage(BaseModel):
-    """A channel down for a window of exercise time, in minutes from the start."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    channel: Channel
-    start_minutes: float = Field(ge=0)
-    end_minutes: float = Field(gt=0)
-
-    @model_validator(mode="after")
-    def _ordered(self) -> Outage:
-        if self.end_minutes <= self.start_minutes:
-            raise ValueError("end_minutes must be after start_minutes")
-        return self
-
-
-class NodeProfile(BaseModel):
-    """A SPOC's behaviour. Shares are probabilities between 0 and 1."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    answer_time: AnswerTime = AnswerTime()
-    urgent_answer_time: AnswerTime = AnswerTime(median_minutes=90.0, sigma=0.5)
-    refusal_share: float = Field(default=0.05, ge=0, le=1)
-    refusal_grounds: dict[RefusalGround, float] = Field(default_factory=lambda: DEFAULT_GROUNDS)
-    clarification_share: float = Field(default=0.05, ge=0, le=1)
-    clarification_minutes: float = Field(default=30.0, gt=0, description="Requester's reply")
-    judicial_share: float = Field(default=0.03, ge=0, le=1)
-    judicial_delay_hours: float = Field(default=48.0, gt=0)
-    partial_share: float = Field(default=0.05, ge=0, le=1)
-    acknowledge: bool = True
-    prum_hit_share: float = Field(default=0.3, ge=0, le=1)
-    prum_answer_seconds: float = Field(default=30.0, gt=0)
-    outages: list[Outage] = Field(default_factory=list)
-
-    @model_validator(mode="after")
-    def _shares(self) -> NodeProfile:
-        total = self.refusal_share + self.clarification_share + self.judicial_share
-        if total + self.partial_share > 1:
-            raise ValueError(
-                "refusal, clarification, judicial and partial shares add up to more than 1"
-            )
-        if not self.refusal_grounds or any(w < 0 for w in self.refusal_grounds.values()):
-            raise ValueError("refusal_grounds needs at least one ground with a weight >= 0")
-        return self
+from schemas.enums import MessageKind, PrumOutcome, RefusalGround
+from schemas.profiles import AnswerTime, NodeProfile
 
 
 @dataclass(frozen=True)
@@ -103,6 +34,13 @@ class Plan:
     after_clarification: tuple[Step, ...] = ()
 
 
+def draw_answer_time(timing: AnswerTime, rng: random.Random) -> float:
+    """One answer time drawn from `timing`, in exercise seconds."""
+    sigma = timing.sigma
+    minutes = timing.median_minutes * (rng.lognormvariate(0.0, sigma) if sigma else 1)
+    return 60.0 * min(max(minutes, timing.minimum_minutes), timing.maximum_minutes)
+
+
 def request_rng(seed: int, party: str, request_id: str) -> random.Random:
     """A generator for one request at one party, independent of arrival order."""
     digest = hashlib.sha256(f"{seed}/{party}/{request_id}".encode()).digest()
@@ -117,7 +55,7 @@ def plan_answer(kind: MessageKind, urgent: bool, profile: NodeProfile, rng: rand
             (Step(profile.prum_answer_seconds, MessageKind.PRUM_RESULT, prum_outcome=outcome),)
         )
     timing = profile.urgent_answer_time if urgent else profile.answer_time
-    answer_after = timing.draw(rng)
+    answer_after = draw_answer_time(timing, rng)
     first: list[Step] = []
     if profile.acknowledge:
         first.append(Step(0.0, MessageKind.ACKNOWLEDGEMENT))

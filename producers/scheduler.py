@@ -1,6 +1,10 @@
 """Runs actions at moments of exercise time. It follows the exercise clock: a pause holds
 everything, a speed change or a jump takes effect at once. Nothing sleeps longer than a
-short poll, so clock commands are obeyed within a fraction of a wall second."""
+short poll, so clock commands are obeyed within a fraction of a wall second.
+
+An action is called with the moment it was scheduled for, so that what it sends can carry
+that moment rather than the instant the loop got round to it: a node answering "after
+2 hours" answers at exactly 2 hours, however busy its process was."""
 
 from __future__ import annotations
 
@@ -11,13 +15,13 @@ import itertools
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 from schemas.clock import Clock, ExerciseClock
 
 log = logging.getLogger(__name__)
 
-Action = Callable[[], Awaitable[None]]
+Action = Callable[[datetime], Awaitable[None]]  # called with its scheduled exercise moment
 POLL_SECONDS = 0.1
 
 
@@ -52,14 +56,23 @@ class ExerciseScheduler:
         """Exercise epoch seconds of the next action, or None."""
         return self._queue[0].at if self._queue else None
 
+    def clear(self) -> int:
+        """Drop every pending action (the exercise they belong to is over); return how
+        many there were."""
+        dropped = len(self._queue)
+        self._queue.clear()
+        return dropped
+
     async def run_due(self) -> int:
         """Run every action due now; return how many ran."""
-        now = self.clock.now().timestamp()
         ran = 0
-        while self._queue and self._queue[0].at <= now:
+        # "Now" is read again for every action: an action may take a while, and the clock
+        # may be started again meanwhile (a new exercise whose time begins earlier).
+        while self._queue and self._queue[0].at <= self.clock.now().timestamp():
             entry = heapq.heappop(self._queue)
+            moment = datetime.fromtimestamp(entry.at, UTC)
             try:
-                await entry.action()
+                await entry.action(moment)
             except Exception:
                 self.failures += 1
                 log.exception("scheduled action %s failed", entry.name)

@@ -15,6 +15,7 @@ from typing import Any, Final
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
+from schemas.deadlines import LimitBasis
 from schemas.enums import (
     Accessibility,
     Channel,
@@ -49,7 +50,9 @@ class ReceivedDetails(Details):
     language: str | None = None
     sent_at: str | None = None  # the sender's exercise time, as it claimed it
     ce_time: str | None = None  # the sender's wall time (CloudEvents time)
-    limit_seconds: float | None = None
+    limit_seconds: float | None = None  # for an opening: None when no limit applies
+    limit_basis: LimitBasis | None = None  # for an opening (trails before it lack it)
+    limit_why: str | None = None  # the limit's basis for a person
     deadline: AwareDatetime | None = None
 
 

@@ -5,7 +5,9 @@ by hand and nothing sleeps to wait for a deadline."""
 from __future__ import annotations
 
 import bisect
+import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -15,6 +17,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from schemas.deadlines import RuleSet
 from schemas.enums import Channel, Country
+from schemas.profiles import NodeProfile
 
 
 class ClockAction(StrEnum):
@@ -25,6 +28,7 @@ class ClockAction(StrEnum):
     RESUME = "resume"
     SPEED = "speed"
     JUMP = "jump"
+    END = "end"  # the exercise is over: time stands still, nodes stop answering
 
 
 class ChannelOutage(BaseModel):
@@ -38,11 +42,14 @@ class ChannelOutage(BaseModel):
 
 
 class ExerciseSetup(BaseModel):
-    """What an exercise configures at the hub when it starts: the rule set, PCCCs and
-    liaison officers by pair of parties, and channel outages."""
+    """What an exercise configures when it starts, for the hub: the rule set, PCCCs and
+    liaison officers by pair of parties, and channel outages; for every node process: the
+    seed of all random choices and the behaviour profile of each simulated party."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    seed: int = 0
+    profiles: dict[Country, NodeProfile] = Field(default_factory=dict)
     rules: RuleSet | None = None
     pcccs: list[tuple[Country, Country]] = Field(default_factory=list)
     liaison_officers: list[tuple[Country, Country]] = Field(default_factory=list)
@@ -87,6 +94,7 @@ class _Segment:
     exercise: datetime
     speed: float
     paused: bool
+    begins_run: bool = False  # a START: exercise time before it belongs to another run
 
 
 class ExerciseClock:
@@ -100,6 +108,9 @@ class ExerciseClock:
         self._wall = wall
         self.exercise_id: str | None = None
         self.setup: ExerciseSetup | None = None
+        self.ended = False  # the running exercise was ended (ClockAction.END)
+        self.exercises: set[str] = set()  # ids of every exercise started on this clock
+        self._on_change: list[Callable[[ClockCommand], None]] = []
         self._segments: list[_Segment] = [_Segment(0.0, datetime.fromtimestamp(0, UTC), 1.0, False)]
 
     @property
@@ -127,6 +138,45 @@ class ExerciseClock:
         """The current exercise time."""
         return self.at(self._wall_now())
 
+    def before(self, seconds: float) -> datetime:
+        """The exercise time `seconds` of wall time ago, but not before the running
+        exercise started (earlier wall time belongs to another run)."""
+        wall = self._wall_now() - seconds
+        started = self.run_started
+        return self.at(max(wall, started) if started is not None else wall)
+
+    def on_change(self, listener: Callable[[ClockCommand], None]) -> None:
+        """Call `listener` with every command after it is applied (an exercise starting or
+        ending is something a component must react to at once)."""
+        self._on_change.append(listener)
+
+    @property
+    def run_started(self) -> float | None:
+        """The wall instant (epoch seconds) the running exercise started, or None before
+        any START."""
+        return next((seg.wall for seg in reversed(self._segments) if seg.begins_run), None)
+
+    def wall_at(self, moment: datetime) -> float | None:
+        """The wall instant (epoch seconds) at which exercise time reached `moment` in the
+        latest run of the clock, or None when it has not reached it (yet). A moment skipped
+        by a jump was reached at the jump."""
+        target = moment.timestamp()
+        later: _Segment | None = None
+        for seg in reversed(self._segments):
+            start = seg.exercise.timestamp()
+            if target >= start:
+                if seg.paused:
+                    reached = seg.wall if target == start else math.inf  # it stood still
+                else:
+                    reached = seg.wall + (target - start) / seg.speed
+                if later is not None and reached > later.wall:
+                    reached = later.wall  # skipped by the jump that began `later`
+                return reached if reached <= self._wall_now() else None
+            if seg.begins_run:
+                return None
+            later = seg
+        return None
+
     def wall_seconds_until(self, moment: datetime) -> float | None:
         """Wall seconds until exercise time reaches `moment`; None while paused."""
         if self.paused:
@@ -143,11 +193,16 @@ class ExerciseClock:
         speed, paused = self.speed, self.paused
         match command.action:
             case ClockAction.START:
+                self.exercises.add(command.exercise_id)
                 self.exercise_id = command.exercise_id
                 self.setup = command.setup
+                self.ended = False
                 current = command.exercise_start or current
                 speed = command.speed or 1.0
                 paused = False
+            case ClockAction.END:
+                self.ended = True
+                paused = True
             case ClockAction.PAUSE:
                 paused = True
             case ClockAction.RESUME:
@@ -156,7 +211,10 @@ class ExerciseClock:
                 speed = command.speed or speed
             case ClockAction.JUMP:
                 current = current + timedelta(seconds=command.jump_seconds or 0.0)
-        self._segments.append(_Segment(wall, current, speed, paused))
+        begins_run = command.action is ClockAction.START
+        self._segments.append(_Segment(wall, current, speed, paused, begins_run))
+        for listener in self._on_change:
+            listener(command)
 
 
 class ManualClock:

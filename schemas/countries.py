@@ -5,7 +5,7 @@ from __future__ import annotations
 from types import MappingProxyType
 from typing import Final
 
-from schemas.enums import Country
+from schemas.enums import Country, RuleSetName
 
 C = Country
 
@@ -45,3 +45,15 @@ def is_third_party(party: Country) -> bool:
 def accepts_language(party: Country, language: str) -> bool:
     """Whether `party` publishes `language` (ISO 639-1) among the languages it accepts."""
     return language in ACCEPTED_LANGUAGES[party]
+
+
+def bound_by(party: Country, rules: RuleSetName) -> bool:
+    """Whether `party` is bound by the rule set `rules`.
+
+    Both Directive (EU) 2023/977 and the Framework Decision 2006/960 bind the Member States
+    and, as developments of the Schengen acquis, Iceland, Liechtenstein, Norway and
+    Switzerland. Model choice: every Member State counts as bound, Denmark and Ireland
+    included (their opt-in positions are left aside). Europol, Interpol and third countries
+    are not bound."""
+    del rules  # both rule sets bind the same parties
+    return party in EU_MEMBERS or party in SCHENGEN_ASSOCIATED

@@ -3,6 +3,8 @@ that a request and every answer to it land on the same partition number (co-part
 
 from __future__ import annotations
 
+import os
+import socket
 from dataclasses import dataclass
 from typing import Final
 
@@ -69,3 +71,26 @@ def partition_for(key: bytes, partitions: int) -> int:
     aiokafka) gives `key`. Records of one request must all land there."""
     hashed: int = murmur2(key)
     return (hashed & 0x7FFFFFFF) % partitions
+
+
+def process_client_id(role: str) -> str:
+    """A Kafka client id naming this process: `onestop-<role>-<host>-<pid>`. A group's
+    members show it, so a tool on the same machine can tell a live member from one left
+    behind by a process that died (the broker keeps it until its session times out)."""
+    return f"onestop-{role}-{socket.gethostname()}-{os.getpid()}"
+
+
+def client_id_alive(client_id: str) -> bool:
+    """False only for a OneStop client id of a process on this machine that is gone; any
+    other id (another machine, another program) is taken to be alive."""
+    prefix, _, pid = client_id.rpartition("-")
+    host = prefix.split("-", 2)[-1] if prefix.count("-") >= 2 else ""
+    if not client_id.startswith("onestop-") or not pid.isdigit() or host != socket.gethostname():
+        return True
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

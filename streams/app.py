@@ -31,7 +31,7 @@ from schemas.clock import ExerciseClock, ExerciseSetup
 from schemas.clock_feed import ClockFeed
 from schemas.enums import Channel
 from schemas.envelope import header_map
-from schemas.topics import partition_for
+from schemas.topics import partition_for, process_client_id
 from streams.auditor import Auditor
 from streams.deadline_index import DeadlineIndex, DueEntry
 from streams.exchange import Effects, Exchange, Inbound
@@ -149,6 +149,7 @@ class Hub:
         self.app = HubApp(
             settings.app_id,
             broker=f"kafka://{settings.bootstrap}",
+            broker_client_id=process_client_id("hub"),
             store="memory://",
             datadir=str(settings.data_dir),
             web_host=settings.web_host,
@@ -493,6 +494,10 @@ class Hub:
         setup = self.clock.setup
         down = setup.down_at(now) if setup else frozenset()
         seen_setup, seen_down = self._configured_for
+        if self.exchange.exercise_id != self.clock.exercise_id:
+            # A new exercise: requests of the one before no longer fall due.
+            self.exchange.exercise_id = self.clock.exercise_id
+            self._index_stale = True
         if setup is not seen_setup or down != seen_down:
             self._configured_for = (setup, down)  # holding it keeps the identity check sound
             self.exchange.routing = routing_for(setup, now, self.settings.routing)
@@ -504,10 +509,11 @@ class Hub:
             if self.app.rebalancing:
                 return  # tables are being recovered; the index is rebuilt afterwards
             await self._ensure_started()
+            now = self.clock.before(self.settings.lateness)
+            self._configure(now)
             if self._index_stale:
                 self._rebuild_index()
             self._let_go_of_finished()
-            now = self.clock.now()
             due = self.index.due(now)
             if not due:
                 return
@@ -515,9 +521,7 @@ class Hub:
             self.exchange.store = overlay
             wall = datetime.now(UTC)
             try:
-                results = [
-                    self.exchange.deadline_due(e.request_id, e.partition, now, wall) for e in due
-                ]
+                results = [self.exchange.deadline_due(e.request_id, now, wall) for e in due]
             finally:
                 self.exchange.store = self.store
             await self._write(results)
@@ -559,6 +563,7 @@ class Hub:
                         key=out.record.key,
                         partition=out.partition,
                         headers=out.record.headers,
+                        timestamp_ms=round(out.timestamp * 1000) if out.timestamp else None,
                     )
                 )
             for record in effects.audit:
@@ -620,7 +625,8 @@ class Hub:
             request = self.store[key]
             if request.partition not in self._owned:
                 continue
-            if request.one_way or request.settled:
+            over = request.exercise_id != self.exchange.exercise_id  # an earlier exercise
+            if request.one_way or request.settled or over:
                 finished.append(Finished(now_wall, request.request_id, request.partition))
                 continue
             self.metrics.open_requests.labels(*_labels(request)).inc()

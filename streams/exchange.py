@@ -78,11 +78,13 @@ class Inbound:
 
 @dataclass(frozen=True)
 class Outbound:
-    """A record to write; `partition` None lets the key choose."""
+    """A record to write; `partition` None lets the key choose; `timestamp` (epoch
+    seconds) None stamps it when written."""
 
     topic: str
     record: KafkaRecord
     partition: int | None = None
+    timestamp: float | None = None
 
 
 @dataclass
@@ -111,6 +113,7 @@ class Exchange:
     routing: RoutingConfig
     store: Store
     parties: frozenset[Country] = frozenset(Country)  # whose inboxes this hub writes
+    exercise_id: str | None = None  # the running exercise, stamped on requests it opens
 
     # ---- input from a node -------------------------------------------------------------
 
@@ -168,15 +171,21 @@ class Exchange:
             return self._reject(inbound, Rejection("no_channel", str(exc)), now, wall, message)
         urgency = getattr(message, "urgency", None)
         accessibility = getattr(message, "accessibility", None)
-        limit = None
-        if kind in OPENING_KINDS:
-            limit = time_limit(
+        opens = kind in OPENING_KINDS
+        limit = (
+            time_limit(
                 kind,
                 decision.fallback_from or decision.channel,
                 urgency or Urgency.NON_URGENT,
                 accessibility or Accessibility.DIRECT,
                 self.rules,
-            ).total_seconds()
+                message.sender,
+                message.recipient,
+            )
+            if opens
+            else None
+        )
+        seconds = limit.seconds if limit is not None else None
         request = OpenRequest(
             request_id=message.request_id,
             case_id=message.case_id,
@@ -191,12 +200,13 @@ class Exchange:
             partition=inbound.partition,
             state=RequestState.DELIVERED,
             received_at=now,
-            limit_seconds=limit,
-            running_since=now if limit is not None else None,
+            limit_seconds=seconds,
+            running_since=now if seconds is not None else None,
             settled_at=None,
+            exercise_id=self.exercise_id,
         )
         self.store[request.request_id] = request
-        effects = Effects(kind=kind, opened=request if limit is not None else None)
+        effects = Effects(kind=kind, opened=request if opens else None)
         effects.outputs.append(self._deliver(message, decision.channel, inbound, request))
         received: dict[str, Any] = {
             "accessibility": accessibility,
@@ -209,8 +219,11 @@ class Exchange:
         if decision.fallback_from is not None:
             received["fallback_from"] = decision.fallback_from
         if limit is not None:
-            received["limit_seconds"] = limit
-            received["deadline"] = request.deadline
+            received["limit_seconds"] = seconds
+            received["limit_basis"] = limit.basis
+            received["limit_why"] = limit.why
+            if request.deadline is not None:
+                received["deadline"] = request.deadline
         effects.audit.append(
             self._record(
                 inbound,
@@ -264,12 +277,21 @@ class Exchange:
             return self._reject(inbound, rejection, now, wall, message)
         grounds = message.grounds if isinstance(message, Refusal) else None
         try:
-            transition = apply_answer(request, kind, message.message_id, now, grounds)
+            apply_answer(request, kind, message.message_id, now, grounds)  # allowed at all?
         except LifecycleError as exc:
             return self._reject(inbound, Rejection("bad_state", str(exc)), now, wall, message)
+        # An answer after the deadline finds the request overdue even when the deadline
+        # check has not come round yet: the flag comes first, as it would have.
+        deadline = request.deadline
+        effects = Effects(kind=kind)
+        if deadline is not None and deadline < now and not request.overdue:
+            effects = self._flag_overdue(request, now, wall)
+            effects.kind = kind
+            request = self.store[request.request_id]
+        transition = apply_answer(request, kind, message.message_id, now, grounds)
         after = transition.after
         self.store[after.request_id] = after
-        effects = Effects(kind=kind, settled=after if after.settled else None)
+        effects.settled = after if after.settled else None
         effects.outputs.append(self._deliver(message, request.channel, inbound, after))
         answer: dict[str, Any] = {}
         if grounds:
@@ -319,20 +341,24 @@ class Exchange:
 
     # ---- deadlines ---------------------------------------------------------------------
 
-    def deadline_due(
-        self, request_id: str, partition: int, now: datetime, wall: datetime
-    ) -> Effects:
+    def deadline_due(self, request_id: str, now: datetime, wall: datetime) -> Effects:
         """Flag `request_id` overdue if its deadline has passed at exercise time `now`;
         nothing happens for a request answered, paused or already flagged meanwhile."""
         request = self.store.get(request_id)
-        if request is None:
+        if request is None or request.exercise_id != self.exercise_id:
+            return Effects()  # gone, or of an exercise that is over: its clock stopped
+        if mark_overdue(request, now) is None:
             return Effects()
-        flagged = mark_overdue(request, now)
-        if flagged is None:
-            return Effects()
+        return self._flag_overdue(request, now, wall)
+
+    def _flag_overdue(self, request: OpenRequest, now: datetime, wall: datetime) -> Effects:
+        """`request`, past its deadline at exercise time `now`, flagged overdue: the
+        notices to both parties and the audit record."""
+        request_id = request.request_id
+        flagged = request.model_copy(update={"overdue": True})
         self.store[request_id] = flagged
         deadline = request.deadline
-        assert deadline is not None  # mark_overdue only flags requests with one
+        assert deadline is not None, "only a request with a running clock falls overdue"
         effects = Effects(kind=request.kind, overdue=flagged)
         event_id = f"{request_id}.overdue"
         for party, other in (
@@ -365,14 +391,16 @@ class Exchange:
         effects.audit.append(
             AuditRecord(
                 record_id=audit_record_id(event_id, AuditEvent.OVERDUE),
-                partition=partition,
+                partition=request.partition,
                 seq=0,
                 prev_hash="",
                 operation=Operation.ALTERATION,
                 event=AuditEvent.OVERDUE,
                 actor=HUB_ACTOR,
                 wall_time=wall,
-                exercise_time=now,
+                # Dated at the deadline it passed, whenever the hub came round to flag it
+                # (its wall time says when): the same record on every path and every run.
+                exercise_time=deadline,
                 justification=f"time limit of request {request_id} exceeded (Art. 5); "
                 f"{request.requester.value} and {request.requested.value} notified",
                 request_id=request_id,
@@ -396,8 +424,9 @@ class Exchange:
     def _deliver(
         self, message: MessageBase, channel: Channel, inbound: Inbound, request: OpenRequest
     ) -> Outbound:
-        """The inbox copy: the very record the sender wrote (value and CloudEvents headers
-        untouched), plus the channel and deadline the hub decided."""
+        """The inbox copy: the very record the sender wrote (value, CloudEvents headers and
+        timestamp untouched: the recipient times its answer from the hub's receipt), plus
+        the channel and deadline the hub decided."""
         added = [("ce_channel", channel.value.encode())]
         if request.deadline is not None:
             added.append(("ce_deadline", exercise_iso(request.deadline).encode()))
@@ -407,6 +436,7 @@ class Exchange:
             self.topics.inbox(message.recipient),
             KafkaRecord(inbound.key, inbound.value or b"", [*headers, *added]),
             partition=inbound.partition,
+            timestamp=inbound.timestamp,
         )
 
     def _record(

@@ -22,6 +22,7 @@ from schemas.enums import (
     RequestState,
     Urgency,
 )
+from schemas.messages import ONE_WAY_KINDS
 
 SETTLED_STATES = frozenset({RequestState.ANSWERED, RequestState.REFUSED, RequestState.CLOSED})
 
@@ -52,6 +53,7 @@ class OpenRequest(BaseModel):
     delayed: bool = False
     settled_at: AwareDatetime | None = None
     handled: tuple[str, ...] = ()  # ids of the messages already processed for it
+    exercise_id: str | None = None  # the exercise running when it was received
 
     @property
     def deadline(self) -> datetime | None:
@@ -68,7 +70,7 @@ class OpenRequest(BaseModel):
     @property
     def one_way(self) -> bool:
         """A message that opens no request (nothing to answer, no deadline)."""
-        return self.limit_seconds is None
+        return self.kind in ONE_WAY_KINDS
 
 
 class Transition(BaseModel):

@@ -26,6 +26,10 @@ class HubSettings:
     batch_size: int = 500
     batch_wait: float = 0.005  # seconds to wait for a batch to fill
     tick: float = 0.2  # seconds between deadline checks
+    # Wall seconds a message stamped before a deadline may take to reach the hub: a
+    # deadline is checked against the exercise time of that long ago, so an answer sent
+    # in time is not beaten by the check (the flag is dated at the deadline either way).
+    lateness: float = 0.5
     settled_retention: float = 900.0  # seconds a finished request stays for deduplication
     fetch_min_bytes: int = 32 * 1024  # the broker answers a fetch once it has this much
     fetch_max_wait: float = 0.010  # ... or once this many seconds have passed

@@ -76,7 +76,7 @@ class ExchangeTrail:
         has come is flagged overdue."""
         due = [r for r in list(self.store.values()) if r.deadline is not None and r.deadline <= at]
         return [
-            self._seal(self.exchange.deadline_due(r.request_id, r.partition, at, at))
+            self._seal(self.exchange.deadline_due(r.request_id, at, at))
             for r in sorted(due, key=lambda r: (r.deadline or at, r.request_id))
         ]
 

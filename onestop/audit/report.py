@@ -17,6 +17,8 @@ from typing import Any, Final
 from pydantic import BaseModel, ConfigDict, Field
 
 from onestop.audit.statistics import (
+    BOUND,
+    DIRECTIVE_KINDS,
     Art18Statistics,
     RequestHistory,
     art18_statistics,
@@ -60,8 +62,15 @@ class RequestRow(BaseModel):
     urgency: str | None
     accessibility: str | None
     channel: str | None
+    channel_reason: str | None = Field(description="Why the hub chose the channel (Art. 13)")
+    fallback_from: str | None = Field(
+        description="The channel the rule chose, when it was down (Art. 13(c))"
+    )
     received_at: str
-    limit_hours: float
+    limit_hours: float | None = Field(description="None: no limit applies")
+    limit_basis: str | None = Field(description="Where the limit comes from")
+    limit_why: str | None
+    under_rule_set: bool = Field(description="Between parties bound by the rule set")
     original_deadline: str | None = Field(description="Deadline set at receipt")
     deadline: str | None = Field(description="Final deadline (a clarification moves it)")
     settled_at: str | None
@@ -119,6 +128,21 @@ class Compliance(BaseModel):
     by_country: list[ComplianceRow]
     by_channel: list[ComplianceRow]
     by_urgency: list[ComplianceRow]
+
+
+class CounterpartRow(BaseModel):
+    """Exchanges with one party outside the rule set (Europol, Interpol, a third country):
+    not counted in the Art. 18 statistics, shown on their own."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    counterpart: str
+    requests: int
+    answered: int
+    refused: int
+    open: int = Field(description="Neither settled nor overdue")
+    overdue: int
+    limits: list[str] = Field(description="The limits that applied, and why")
 
 
 class AnswerTimeRow(BaseModel):
@@ -205,6 +229,9 @@ class Report(BaseModel):
     clarifications: list[ClarificationRow]
     delays: list[DelayRow]
     art18: Art18Statistics
+    outside_rule_set: list[CounterpartRow] = Field(
+        description="Exchanges with Europol, Interpol and third countries"
+    )
     chain: ChainCheck
 
 
@@ -230,8 +257,13 @@ def _row(history: RequestHistory, as_of: datetime | None) -> RequestRow:
         urgency=history.urgency.value if history.urgency else None,
         accessibility=history.accessibility.value if history.accessibility else None,
         channel=history.channel.value if history.channel else None,
+        channel_reason=history.route_reason,
+        fallback_from=history.fallback_from.value if history.fallback_from else None,
         received_at=exercise_iso(history.received_at),
-        limit_hours=_hours(history.limit_seconds),
+        limit_hours=_hours(history.limit_seconds) if history.limit_seconds is not None else None,
+        limit_basis=history.limit_basis.value if history.limit_basis else None,
+        limit_why=history.limit_why,
+        under_rule_set=history.under_rule_set,
         original_deadline=_iso(history.original_deadline),
         deadline=_iso(history.deadline),
         settled_at=_iso(history.settled_at),
@@ -276,7 +308,8 @@ def compliance_rows(
 ) -> list[ComplianceRow]:
     """Requests, on time, late and on-time share per group of `key`, sorted by group."""
     result = []
-    for group, members in _grouped(rows, key).items():
+    timed = [r for r in rows if r.limit_hours is not None]  # no limit: nothing to keep
+    for group, members in _grouped(timed, key).items():
         on_time = sum(1 for r in members if r.on_time)
         result.append(
             ComplianceRow(
@@ -308,6 +341,31 @@ def answer_time_rows(
             )
         )
     return result
+
+
+def counterpart_rows(histories: Iterable[RequestHistory]) -> list[CounterpartRow]:
+    """The requests of exchanges outside the rule set, per counterpart (sorted)."""
+    groups: dict[str, list[RequestHistory]] = {}
+    for history in histories:
+        if history.under_rule_set or history.kind not in DIRECTIVE_KINDS:
+            continue
+        outside = history.requested if history.requester in BOUND else history.requester
+        groups.setdefault(outside.value, []).append(history)
+    rows = []
+    for counterpart, members in sorted(groups.items()):
+        outcomes = [h.outcome for h in members]
+        rows.append(
+            CounterpartRow(
+                counterpart=counterpart,
+                requests=len(members),
+                answered=outcomes.count(Outcome.ANSWERED),
+                refused=outcomes.count(Outcome.REFUSED),
+                open=outcomes.count(Outcome.OPEN),
+                overdue=outcomes.count(Outcome.OVERDUE),
+                limits=sorted({h.limit_why or "not recorded" for h in members}),
+            )
+        )
+    return rows
 
 
 def chain_check_of(records: Sequence[AuditRecord]) -> ChainReport:
@@ -410,6 +468,7 @@ def build_report(
             if h.delayed
         ],
         art18=art18_statistics(unique, as_of=as_of),
+        outside_rule_set=counterpart_rows(histories),
         chain=ChainCheck(
             intact=chain.intact,
             records=chain.records,

@@ -167,8 +167,9 @@ def _requests_table(rows: list[RequestRow]) -> str:
         "to",
         "kind",
         "urgency",
-        "channel",
+        "channel (Art. 13)",
         "received",
+        "limit",
         "deadline",
         "settled",
         "outcome",
@@ -190,8 +191,9 @@ def _requests_table(rows: list[RequestRow]) -> str:
                 _cell(r.to),
                 _cell(r.kind),
                 _cell(r.urgency),
-                _cell(r.channel),
+                _channel(r),
                 _cell(r.received_at),
+                _limit(r),
                 _cell(r.deadline),
                 _cell(r.settled_at),
                 _outcome(r),
@@ -206,6 +208,42 @@ def _requests_table(rows: list[RequestRow]) -> str:
         for r in rows
     )
     return f'<div class="scroll"><table><tr>{head}</tr>{body}</table></div>'
+
+
+def _channel(row: RequestRow) -> str:
+    """The channel, with the routing reason on hover and a visible fallback."""
+    shown = escape(row.channel or "-")
+    if row.fallback_from:
+        shown += f' <span class="muted">(fallback from {escape(row.fallback_from)})</span>'
+    return f'<span title="{escape(row.channel_reason or "")}">{shown}</span>'
+
+
+def _limit(row: RequestRow) -> str:
+    """The time limit in hours, its basis on hover; "none" outside the rule set."""
+    shown = "none" if row.limit_hours is None else f"{row.limit_hours:g} h"
+    return f'<span title="{escape(row.limit_why or "")}">{shown}</span>'
+
+
+def _outside(report: Report) -> str:
+    """Exchanges with Europol, Interpol and third countries: not Art. 18 figures."""
+    if not report.outside_rule_set:
+        return ""
+    rows = [
+        (r.counterpart, r.requests, r.answered, r.refused, r.overdue, r.open, "; ".join(r.limits))
+        for r in report.outside_rule_set
+    ]
+    return (
+        "<section><h2>Exchanges outside the Directive</h2>"
+        '<p class="muted">With Europol, Interpol and third countries the Directive\'s time '
+        "limits and its Art. 18 statistics do not apply; the scenario's limits, if any, "
+        "do.</p>"
+        + table(
+            ["counterpart", "requests", "answered", "refused", "overdue", "open", "limits"],
+            rows,
+            numeric=1,
+        )
+        + "</section>"
+    )
 
 
 _NONE: Final = UrgencySplit()
@@ -279,7 +317,9 @@ def _art18(report: Report) -> str:
     kinds = ", ".join(art18.kinds)
     return (
         "<section><h2>Art. 18 statistics</h2>"
-        f'<p class="muted">Message kinds counted as requests: {escape(kinds)}. Figures as of '
+        '<p class="muted">Exchanges between Member States (and the Schengen associated '
+        "states) only, as Art. 18 asks. "
+        f"Message kinds counted as requests: {escape(kinds)}. Figures as of "
         f"{escape(when(art18.as_of))} (exercise time). Received, answered, refused and "
         "judicial figures belong to the requested party; a request delayed for judicial "
         "authorisation exceeds its limit when settled after (or still open past) its "
@@ -394,6 +434,7 @@ def render_html(report: Report) -> str:
         delays if report.delays else '<p class="muted">None.</p>',
         "</section>",
         _art18(report),
+        _outside(report),
         _chain(report),
         f"<section><details{' open' if len(report.requests) <= OPEN_REQUESTS else ''}>"
         f"<summary>All {len(report.requests)} requests</summary>",

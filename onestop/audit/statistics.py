@@ -1,13 +1,15 @@
 """What the audit trail says about each request, and the Art. 18 statistics (pure, no I/O).
 
 The trail is the single source of truth: a request is an opening message the hub received
-and started a clock for (an `AuditEvent.RECEIVED` record whose details carry
-`limit_seconds`); everything after it is read from the records that name its request id.
-A record redelivered after a crash has the same `record_id` and is counted once.
+(an `AuditEvent.RECEIVED` record of an opening kind: a request, a SIRENE form, a Prüm query
+or follow-up); everything after it is read from the records that name its request id. A
+record redelivered after a crash has the same `record_id` and is counted once.
 
-Directive (EU) 2023/977 Art. 18 asks, per Member State: requests sent; requests received
-and answered, split urgent / non-urgent and by requesting country; refusals by country and
-by ground; time limits exceeded because of judicial authorisation, by country.
+Directive (EU) 2023/977 Art. 18 asks, per Member State, for "the exchanges of information
+with other Member States under this Directive": requests sent; requests received and
+answered, split urgent / non-urgent and by requesting country; refusals by country and by
+ground; time limits exceeded because of judicial authorisation, by country. Exchanges with
+Europol, Interpol and third countries are not among them.
 """
 
 from __future__ import annotations
@@ -22,11 +24,16 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from schemas.audit import AuditEvent, AuditRecord, exercise_iso
 from schemas.audit_details import AnswerDetails, OverdueDetails, ReceivedDetails
+from schemas.countries import EU_MEMBERS, SCHENGEN_ASSOCIATED
+from schemas.deadlines import LimitBasis
 from schemas.enums import Accessibility, Channel, Country, MessageKind, Outcome, Urgency
+from schemas.messages import OPENING_KINDS
 
 #: Kinds counted in the Art. 18 statistics by default: requests under Directive 2023/977.
 #: SIRENE forms and Prüm queries fall under other instruments with their own statistics.
 DIRECTIVE_KINDS: Final = frozenset({MessageKind.REQUEST})
+#: Parties bound by the rule sets (`schemas.countries.bound_by`).
+BOUND: Final = EU_MEMBERS | SCHENGEN_ASSOCIATED
 
 
 def unique_records(records: Iterable[AuditRecord]) -> list[AuditRecord]:
@@ -54,7 +61,7 @@ class RequestHistory:
     urgency: Urgency | None
     accessibility: Accessibility | None
     received_at: datetime
-    limit_seconds: float
+    limit_seconds: float | None  # None: no limit applies (outside the rule set)
     original_deadline: datetime | None
     deadline: datetime | None
     settled_at: datetime | None = None
@@ -71,6 +78,10 @@ class RequestHistory:
     grounds: list[str] = field(default_factory=list)
     partial_answers: int = 0
     acknowledged: bool = False
+    limit_basis: LimitBasis | None = None  # None on trails written before it was recorded
+    limit_why: str | None = None
+    route_reason: str | None = None
+    fallback_from: Channel | None = None
     _deadline_seen: tuple[datetime, int] | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -98,6 +109,12 @@ class RequestHistory:
         return not self.overdue
 
     @property
+    def under_rule_set(self) -> bool:
+        """An exchange between two parties bound by the rule set (Member States and the
+        Schengen associated states): what the Art. 18 statistics count."""
+        return self.requester in BOUND and self.requested in BOUND
+
+    @property
     def urgent(self) -> bool:
         """Urgent under Art. 4 (kinds without an urgency count as non-urgent)."""
         return self.urgency is Urgency.URGENT
@@ -118,7 +135,7 @@ def _open_history(record: AuditRecord) -> RequestHistory | None:
     if (
         record.event is not AuditEvent.RECEIVED
         or not isinstance(details, ReceivedDetails)
-        or details.limit_seconds is None
+        or record.kind not in OPENING_KINDS
         or record.request_id is None
         or record.kind is None
         or record.sender is None
@@ -138,6 +155,10 @@ def _open_history(record: AuditRecord) -> RequestHistory | None:
         limit_seconds=details.limit_seconds,
         original_deadline=details.deadline,
         deadline=details.deadline,
+        limit_basis=details.limit_basis,
+        limit_why=details.limit_why,
+        route_reason=details.route_reason,
+        fallback_from=details.fallback_from,
     )
 
 
@@ -291,7 +312,7 @@ def art18_statistics(
     requested party, "sent" to the requester; "answered" means settled by a reply."""
     records = list(records)
     end = as_of or trail_end(records)
-    histories = [h for h in request_histories(records) if h.kind in kinds]
+    histories = [h for h in request_histories(records) if h.kind in kinds and h.under_rule_set]
     figures: dict[str, CountryFigures] = {}
     totals = CountryFigures(country="ALL")
 

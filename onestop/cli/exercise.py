@@ -12,11 +12,16 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-from onestop.audit.report import build_report
-from onestop.audit.report_html import write_report
-from onestop.audit.source import combined_report, load_audit, verify_trail
 from onestop.cli.common import BootstrapOption, NamespaceOption, PartitionsOption, fail
-from onestop.exercise.runner import ExerciseOptions, ExerciseResult, ExerciseRunner, Snapshot
+from onestop.exercise.replay import RunFigures, differences, run_figures
+from onestop.exercise.reporting import write_exercise_report
+from onestop.exercise.runner import (
+    ExerciseError,
+    ExerciseOptions,
+    ExerciseResult,
+    ExerciseRunner,
+    Snapshot,
+)
 from onestop.exercise.scenario import Scenario, ScenarioError, load_scenario, scenario_json_schema
 from onestop.kafka.bootstrap import resolve_bootstrap
 from schemas.enums import Outcome
@@ -36,7 +41,8 @@ def _snapshot_table(scenario: Scenario, snap: Snapshot) -> Table:
     table = Table(title=f"{scenario.name}", title_justify="left", show_header=False)
     table.add_column(style="bold")
     table.add_column(justify="right")
-    table.add_row("exercise time", f"{snap.exercise_time:%Y-%m-%d %H:%M} UTC")
+    when = f"{snap.exercise_time:%Y-%m-%d %H:%M} UTC"
+    table.add_row("exercise time", when + (" (ended: answers still come)" if snap.ending else ""))
     table.add_row("injects sent", f"{snap.injects_sent} / {snap.injects_total}")
     table.add_row("background sent", str(snap.background_sent))
     table.add_row("open requests", str(snap.open))
@@ -58,6 +64,15 @@ def run(
         Path("reports/exercise")
     ),
     run_id: Annotated[str | None, typer.Option(help="Prefix of request ids")] = None,
+    runs: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=20,
+            help="Play the scenario this many times in a row and say whether every run "
+            "gave the same exercise (a trainer's dry run); the report is the first run's",
+        ),
+    ] = 1,
     bootstrap: BootstrapOption = None,
     namespace: NamespaceOption = "onestop",
     partitions: PartitionsOption = 4,
@@ -65,49 +80,71 @@ def run(
     """Play a scenario to its end with live progress, then write the after-action report."""
     scenario = _load(file)
     address = resolve_bootstrap(bootstrap)
-    options = ExerciseOptions(
-        bootstrap=address,
-        namespace=namespace,
-        partitions=partitions,
-        speed=speed,
-        seed=seed,
-        run_id=run_id,
-    )
-    with Live(console=console, refresh_per_second=4, transient=False) as live:
-        runner = ExerciseRunner(
-            scenario, options, lambda s: live.update(_snapshot_table(scenario, s))
+    first: RunFigures | None = None
+    same = True
+    for number in range(1, runs + 1):
+        options = ExerciseOptions(
+            bootstrap=address,
+            namespace=namespace,
+            partitions=partitions,
+            speed=speed,
+            seed=seed,
+            run_id=f"{run_id}-{number}" if run_id and runs > 1 else run_id,
         )
-        result = asyncio.run(runner.run())
-    json_path, html_path = asyncio.run(_report(scenario, result, address, report))
-    outcomes = {
-        o: list(result.outcomes.values()).count(o) for o in (Outcome.ANSWERED, Outcome.REFUSED)
-    }
+        with Live(console=console, refresh_per_second=4, transient=False) as live:
+            runner = ExerciseRunner(
+                scenario, options, lambda s: live.update(_snapshot_table(scenario, s))
+            )
+            try:
+                result = asyncio.run(runner.run())
+            except ExerciseError as exc:
+                fail(str(exc))
+        built, json_path, html_path = asyncio.run(
+            write_exercise_report(
+                scenario, result, address, report if number == 1 else report / f"run-{number}"
+            )
+        )
+        _summary(scenario, result, html_path, json_path, number, runs)
+        figures = run_figures(built, result.run_id)
+        if first is None:
+            first = figures
+            continue
+        found = differences(first, figures, result.speed)
+        same = same and not found
+        if found:
+            console.print(f"[red]run {number} differs from run 1:[/]")
+            for line in found:
+                console.print(f"  {line}")
+        else:
+            console.print(f"[green]run {number} is the same exercise as run 1[/]")
+    if runs > 1:
+        verdict = "[green]the same exercise[/]" if same else "[red]not the same exercise[/]"
+        console.print(f"{runs} runs with seed {result.seed}: {verdict}")
+        if not same:
+            raise typer.Exit(1)
+
+
+def _summary(
+    scenario: Scenario,
+    result: ExerciseResult,
+    html_path: Path,
+    json_path: Path,
+    number: int,
+    runs: int,
+) -> None:
+    outcomes = list(result.outcomes.values())
     console.print()
+    which = f" (run {number} of {runs})" if runs > 1 else ""
     console.print(
-        f"[bold]{scenario.name}[/] ended ({result.ended_by}): "
-        f"{len(result.injects)} injects, {outcomes[Outcome.ANSWERED]} answered, "
-        f"{outcomes[Outcome.REFUSED]} refused."
+        f"[bold]{scenario.name}[/]{which} ended ({result.ended_by}), seed {result.seed}: "
+        f"{len(result.injects)} injects, {outcomes.count(Outcome.ANSWERED)} answered, "
+        f"{outcomes.count(Outcome.REFUSED)} refused."
     )
+    if result.unsettled:
+        console.print(
+            f"[yellow]{result.unsettled} request(s) still open when the grace period ran out[/]"
+        )
     console.print(f"Report: [link=file://{html_path.resolve()}]{html_path}[/] and {json_path}")
-
-
-async def _report(
-    scenario: Scenario, result: ExerciseResult, bootstrap: str, directory: Path
-) -> tuple[Path, Path]:
-    trail = await load_audit(f"{result.namespace}.audit", bootstrap)
-    chain = combined_report(verify_trail(trail))
-    exercise = {
-        "name": scenario.name,
-        "rules": scenario.rules.value,
-        "run_id": result.run_id,
-        "namespace": result.namespace,
-        "seed": scenario.seed,
-        "start": result.exercise_start.isoformat().replace("+00:00", "Z"),
-        "end": result.exercise_end.isoformat().replace("+00:00", "Z"),
-        "ended_by": result.ended_by,
-    }
-    report = build_report(result.records, exercise=exercise, chain=chain)
-    return write_report(report, directory)
 
 
 @exercise_app.command("check")

@@ -7,7 +7,7 @@ import contextlib
 import functools
 import random
 import signal
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated
 
 import typer
@@ -18,9 +18,9 @@ from onestop.cli.common import BootstrapOption, NamespaceOption, PartitionsOptio
 from onestop.kafka.bootstrap import resolve_bootstrap
 from onestop.kafka.topics import ensure_topics
 from producers.host import NodeHost
-from producers.profile import NodeProfile
 from producers.traffic import PlannedMessage, background_traffic
 from schemas.enums import Country, MessageKind
+from schemas.profiles import NodeProfile
 from schemas.topics import Topics
 
 console = Console(soft_wrap=True)
@@ -98,5 +98,5 @@ def _schedule_traffic(host: NodeHost, parties: list[Country], seed: int, rate: f
         host.scheduler.at(item.at, functools.partial(_send, host, item), "traffic")
 
 
-async def _send(host: NodeHost, item: PlannedMessage) -> None:
-    await host.nodes[item.sender].send(item.message(host.clock.now()))
+async def _send(host: NodeHost, item: PlannedMessage, moment: datetime) -> None:
+    await host.nodes[item.sender].send(item.message(moment))

@@ -1,6 +1,15 @@
 """Plays a scenario: publishes the clock, starts the hub and the nodes when none run,
 sends the injects and the background traffic in exercise time, follows the audit trail for
-live progress, and ends when every inject is settled or the scenario's end time comes."""
+live progress, and ends the exercise.
+
+The same scenario and seed give the same exercise (see the README, "Same seed, same
+exercise"): every random choice is drawn from the seed and a request's name in the scenario,
+never from the run id or the wall clock; every message is stamped with the exercise moment
+it was planned for. The end is chosen so that it does not depend on timing either: the
+exercise ends once every inject is settled and no background traffic is left to send, or
+at the scenario's end time; nothing new is sent after that, and the requests already sent
+get up to the clock's `grace` (exercise time) to settle before the clock is ended.
+"""
 
 from __future__ import annotations
 
@@ -62,6 +71,7 @@ class Snapshot:
     answered: int
     refused: int
     rejected: int
+    ending: bool = False  # past the end: only the requests already sent still run
 
 
 @dataclass
@@ -70,13 +80,16 @@ class ExerciseResult:
 
     run_id: str
     namespace: str
+    seed: int
+    speed: float
     started_hub: bool
-    ended_by: str  # "settled" or "end time"
+    ended_by: str  # "settled", "end time" or "ended" (by hand)
     exercise_start: datetime
     exercise_end: datetime
     records: list[AuditRecord] = field(default_factory=list)
     injects: dict[str, str] = field(default_factory=dict)  # inject id -> request id
     outcomes: dict[str, Outcome | None] = field(default_factory=dict)
+    unsettled: int = 0  # requests still open when the grace period ran out
 
 
 def default_run_id(scenario: Scenario) -> str:
@@ -85,8 +98,9 @@ def default_run_id(scenario: Scenario) -> str:
     return f"{slug[:24]}-{datetime.now(UTC):%Y%m%d%H%M%S}"
 
 
-def exercise_setup(scenario: Scenario) -> ExerciseSetup:
-    """What the hub must know of the scenario: rules, PCCCs, liaison officers, outages."""
+def exercise_setup(scenario: Scenario, seed: int) -> ExerciseSetup:
+    """What every component must know of the scenario: for the hub the rules, PCCCs,
+    liaison officers and outages; for the nodes the seed and the parties' profiles."""
     start = scenario.clock.start
     outages = [
         ChannelOutage(
@@ -98,6 +112,8 @@ def exercise_setup(scenario: Scenario) -> ExerciseSetup:
         for o in spec.profile.outages
     ]
     return ExerciseSetup(
+        seed=seed,
+        profiles={country: spec.profile for country, spec in scenario.nodes.items()},
         rules=scenario.rule_set,
         pcccs=scenario.pcccs,
         liaison_officers=scenario.liaison_officers,
@@ -128,10 +144,14 @@ class ExerciseRunner:
         self.inject_of = {r: i for i, r in self.request_of.items()}
         self.sent: set[str] = set()
         self.skipped: set[str] = set()
+        self.background: list[PlannedMessage] = []
         self.background_sent = 0
+        self.sent_requests: set[str] = set()  # ids of every inject and background message sent
         self.seen_requests: set[str] = set()
         self.records: list[AuditRecord] = []
         self.host: NodeHost | None = None
+        self.closing = False  # past the end: nothing new is sent
+        self.ended_by_hand = asyncio.Event()
         self._hub: ServiceProcess | None = None
 
     async def run(self) -> ExerciseResult:
@@ -139,6 +159,7 @@ class ExerciseRunner:
         opts = self.options
         await ensure_topics(opts.bootstrap, self.topics, list(Country))
         started_hub = await self._ensure_hub()
+        unsettled = 0
         try:
             if started_hub and not await wait_until_stable(
                 opts.bootstrap, f"{self.topics.namespace}-hub"
@@ -153,29 +174,31 @@ class ExerciseRunner:
                 profiles,
                 seed=self.seed,
                 answering=set(profiles) - running_nodes,
+                exercise_id=self.run_id,
             )
             await self.host.start()
+            if self.run_id in self.host.clock.exercises:
+                raise ExerciseError(
+                    f"run id {self.run_id!r} was used before on namespace {opts.namespace!r}: "
+                    "its requests would be taken for the earlier run's; give another --run-id "
+                    "(or none: each run gets its own) or another --namespace"
+                )
             # Exercise time starts once hub and nodes are ready, so no inject waits for them.
-            offset = await publish_clock(
-                opts.bootstrap,
-                self.topics,
-                ClockCommand(
-                    exercise_id=self.run_id,
-                    action=ClockAction.START,
-                    issued_at=datetime.now(UTC),
-                    exercise_start=self.start,
-                    speed=self.speed,
-                    setup=exercise_setup(self.scenario),
-                ),
+            await self._clock(
+                ClockAction.START,
+                exercise_start=self.start,
+                speed=self.speed,
+                setup=exercise_setup(self.scenario, self.seed),
             )
-            if not await self.host.clock_feed.wait_for(offset + 1):
-                raise ExerciseError("the exercise clock's start was not read back within 10 s")
             follower = asyncio.create_task(self._follow_audit(audit_from))
             try:
                 self._schedule()
                 ended_by = await self._wait_for_end()
-                await self._settle_tail()
+                self.closing = True
+                unsettled = await self._settle()
             finally:
+                with contextlib.suppress(Exception):
+                    await self._clock(ClockAction.END)
                 follower.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await follower
@@ -187,6 +210,8 @@ class ExerciseRunner:
         return ExerciseResult(
             run_id=self.run_id,
             namespace=opts.namespace,
+            seed=self.seed,
+            speed=self.speed,
             started_hub=started_hub,
             ended_by=ended_by,
             exercise_start=self.start,
@@ -194,14 +219,35 @@ class ExerciseRunner:
             records=self.records,
             injects=dict(self.request_of),
             outcomes={i: self.progress.outcome(r) for i, r in self.request_of.items()},
+            unsettled=unsettled,
         )
+
+    def end_now(self) -> None:
+        """End the exercise before its time (the trainer's decision): nothing more is
+        sent; the requests already sent still get their grace period."""
+        self.ended_by_hand.set()
+
+    async def _clock(self, action: ClockAction, **fields: object) -> None:
+        """Publish a clock command for this run and wait until the nodes applied it."""
+        assert self.host is not None
+        command = ClockCommand.model_validate(
+            {
+                "exercise_id": self.run_id,
+                "action": action,
+                "issued_at": datetime.now(UTC),
+                **fields,
+            }
+        )
+        offset = await publish_clock(self.options.bootstrap, self.topics, command)
+        if not await self.host.clock_feed.wait_for(offset + 1):
+            raise ExerciseError(f"the clock's {action.value} was not read back within 10 s")
 
     # ---- components --------------------------------------------------------------------
 
     async def _ensure_hub(self) -> bool:
         group = f"{self.topics.namespace}-hub"
         if group in await active_groups(self.options.bootstrap, [group]):
-            return False
+            return False  # a live hub: it takes the exercise's setup from the clock START
         workdir = Path(tempfile.gettempdir()) / "onestop-exercise"
         self._hub = hub_process(
             self.options.bootstrap, self.topics, workdir, parties=sorted(self.scenario.nodes)
@@ -213,6 +259,8 @@ class ExerciseRunner:
             self._hub.stop()
 
     async def _running_nodes(self) -> set[Country]:
+        """Parties answered by live node processes elsewhere: they follow this run's START
+        (seed and profiles), so they play the scenario's parties as these nodes would."""
         groups = {f"{self.topics.namespace}-node-{c.value}": c for c in self.scenario.nodes}
         active = await active_groups(self.options.bootstrap, list(groups))
         return {groups[g] for g in active}
@@ -258,7 +306,7 @@ class ExerciseRunner:
                 self._schedule_inject(inject, self.start + inject.at)
         background = self.scenario.background
         if background is not None:
-            planned = background_traffic(
+            self.background = background_traffic(
                 random.Random(f"{self.seed}/background"),
                 sorted(self.scenario.nodes),
                 self.start,
@@ -268,26 +316,32 @@ class ExerciseRunner:
                 background.urgent_share,
                 self.run_id,
             )
-            for item in planned:
+            for item in self.background:
                 self.host.scheduler.at(item.at, functools.partial(self._send_planned, item))
 
-    async def _send_planned(self, item: PlannedMessage) -> None:
+    async def _send_planned(self, item: PlannedMessage, moment: datetime) -> None:
         assert self.host is not None
-        await self.host.nodes[item.sender].send(item.message(self.host.clock.now()))
+        if self.closing:
+            return
+        await self.host.nodes[item.sender].send(item.message(moment))
+        self.sent_requests.add(item.request_id)
         self.background_sent += 1
 
     def _schedule_inject(self, inject: Inject, moment: datetime) -> None:
         assert self.host is not None
 
-        async def send() -> None:
+        async def send(at: datetime) -> None:
             assert self.host is not None
-            await self.host.nodes[inject.sender].send(self._message(inject))
+            if self.closing or at >= self.end:
+                self.skipped.add(inject.id)  # its moment falls after the exercise's end
+                return
+            await self.host.nodes[inject.sender].send(self._message(inject, at))
+            self.sent_requests.add(self.request_of[inject.id])
             self.sent.add(inject.id)
 
         self.host.scheduler.at(moment, send, f"inject {inject.id}")
 
-    def _message(self, inject: Inject) -> MessageBase:
-        assert self.host is not None
+    def _message(self, inject: Inject, moment: datetime) -> MessageBase:
         fields = dict(inject.payload)
         if inject.kind is MessageKind.REQUEST:
             fields.setdefault("urgency", inject.urgency)
@@ -304,7 +358,7 @@ class ExerciseRunner:
             case_id=f"{self.run_id}.{inject.case or inject.id}",
             sender=inject.sender,
             recipient=inject.recipient,
-            sent_at=self.host.clock.now(),
+            sent_at=moment,
             subject=inject.subject,
             language=inject.language,
             handling_code=inject.handling_code,
@@ -340,16 +394,33 @@ class ExerciseRunner:
         assert self.host is not None
         while True:
             self._report()
-            if all(self._decided(i) for i in self.scenario.injects):
+            if self.ended_by_hand.is_set():
+                return "ended"
+            injects_done = all(self._decided(i) for i in self.scenario.injects)
+            if injects_done and self.background_sent == len(self.background):
                 return "settled"
             if self.host.clock.now() >= self.end:
+                # Everything planned before the end has been handed to the nodes by now:
+                # the scheduler runs what is due before the clock is read here again.
+                await self.host.scheduler.run_due()
                 return "end time"
             await asyncio.sleep(TICK_SECONDS)
 
-    async def _settle_tail(self) -> None:
-        """Give the audit follower a moment to read the records of the last answers."""
-        await asyncio.sleep(TICK_SECONDS * 2)
+    async def _settle(self) -> int:
+        """Let the requests already sent settle, within the grace period; return how many
+        were still open when it ran out."""
+        assert self.host is not None
+        limit = max(self.host.clock.now(), self.end) + self.scenario.clock.grace
+        while True:
+            self._report()
+            if self.progress.open == 0 and self.sent_requests <= self.seen_requests:
+                break
+            if self.host.clock.now() >= limit:
+                break
+            await asyncio.sleep(TICK_SECONDS)
+        await asyncio.sleep(TICK_SECONDS * 2)  # the audit follower reads the last records
         self._report()
+        return self.progress.open
 
     def _report(self) -> None:
         if self.on_snapshot is None or self.host is None:
@@ -366,5 +437,6 @@ class ExerciseRunner:
                 answered=p.count(Outcome.ANSWERED),
                 refused=p.count(Outcome.REFUSED),
                 rejected=p.rejected,
+                ending=self.closing,
             )
         )

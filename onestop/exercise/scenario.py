@@ -20,7 +20,6 @@ from pydantic import (
     model_validator,
 )
 
-from producers.profile import NodeProfile
 from schemas.deadlines import RULE_SETS, RuleSet
 from schemas.enums import (
     Accessibility,
@@ -33,6 +32,7 @@ from schemas.enums import (
     Urgency,
 )
 from schemas.messages import ONE_WAY_KINDS, OPENING_KINDS
+from schemas.profiles import NodeProfile
 
 _OFFSET = re.compile(r"^(?:(?P<d>\d+)d)?\s*(?:(?P<h>\d+):(?P<m>[0-5]\d)(?::(?P<s>[0-5]\d))?)?$")
 
@@ -68,6 +68,11 @@ class ClockSpec(BaseModel):
     start: AwareDatetime
     speed: float = Field(default=60.0, gt=0, le=1_000_000, description="Exercise s per wall s")
     end: Offset = Field(description="Exercise end, as an offset from the start")
+    grace: Offset = Field(
+        default=timedelta(days=14),
+        description="After the end, how long (exercise time) the requests already sent may "
+        "still take to be answered before the clock stops; nothing new is sent meanwhile",
+    )
 
 
 class NodeSpec(BaseModel):
@@ -149,7 +154,14 @@ class Scenario(BaseModel):
     description: str = ""
     rules: RuleSetName = RuleSetName.DIRECTIVE_2023_977
     channel_limits_hours: dict[Channel, float] = Field(
-        default_factory=dict, description="Limits for Interpol, liaison officers, PCCCs"
+        default_factory=dict,
+        description="Time limits (hours) of exchanges the rule set does not govern (with "
+        "Europol, Interpol or a third country), by channel",
+    )
+    counterpart_limits_hours: dict[Country, float] = Field(
+        default_factory=dict,
+        description="Time limits (hours) of exchanges with a party the rule set does not "
+        "bind (EUROPOL, INTERPOL, a third country); before channel_limits_hours",
     )
     clock: ClockSpec
     seed: int = 0
@@ -179,8 +191,14 @@ class Scenario(BaseModel):
     def rule_set(self) -> RuleSet:
         """The rule set with the scenario's own channel limits."""
         base = RULE_SETS[self.rules]
-        limits = {c: h * 3600 for c, h in self.channel_limits_hours.items()}
-        return base.model_copy(update={"channel_limits": {**base.channel_limits, **limits}})
+        channels = {c: h * 3600 for c, h in self.channel_limits_hours.items()}
+        parties = {p: h * 3600 for p, h in self.counterpart_limits_hours.items()}
+        return base.model_copy(
+            update={
+                "channel_limits": {**base.channel_limits, **channels},
+                "counterpart_limits": {**base.counterpart_limits, **parties},
+            }
+        )
 
 
 class ScenarioError(ValueError):

@@ -1,12 +1,19 @@
-"""Whether a consumer group has live members: tells whether a hub or a node already runs."""
+"""Whether a consumer group has live members: tells whether a hub or a node already runs.
+
+A process that died (SIGKILL, a crash) stays a member until its session times out. OneStop
+clients name their process in their client id (`schemas.topics.process_client_id`), so a
+member left by a dead process on this machine is told apart and not counted as running."""
 
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError, for_code
 from aiokafka.protocol import admin as protocol
+
+from schemas.topics import client_id_alive
 
 
 class _DescribeGroupsV2(protocol.DescribeGroupsRequest):  # type: ignore[misc]
@@ -19,21 +26,35 @@ class _DescribeGroupsV2(protocol.DescribeGroupsRequest):  # type: ignore[misc]
         return protocol.DescribeGroupsRequest_v2(self._groups)
 
 
-async def group_states(bootstrap: str, groups: list[str]) -> dict[str, tuple[str, int]]:
-    """State (`Stable`, `PreparingRebalance`, `Empty`, ...) and member count of each known
-    group among `groups`."""
+@dataclass(frozen=True)
+class GroupState:
+    """A consumer group's state (`Stable`, `PreparingRebalance`, `Empty`, ...) and the
+    client ids of its members."""
+
+    state: str
+    members: tuple[str, ...]
+
+    @property
+    def live_members(self) -> int:
+        """Members that are not known to be left behind by a process that died."""
+        return sum(1 for client in self.members if client_id_alive(client))
+
+
+async def describe_groups(bootstrap: str, groups: list[str]) -> dict[str, GroupState]:
+    """The state and members of each known group among `groups`."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
         known = {g[0] for g in await admin.list_consumer_groups()}
-        states: dict[str, tuple[str, int]] = {}
+        states: dict[str, GroupState] = {}
         for group in (g for g in groups if g in known):
             coordinator = await admin.find_coordinator(group)
             response = await admin._client.send(coordinator, _DescribeGroupsV2([group]))
             for described in response.groups:
                 if described[0]:
                     raise for_code(described[0])(f"describing consumer group {group}")
-                states[described[1]] = (described[2], len(described[5]))
+                members = tuple(str(member[1]) for member in described[5])
+                states[described[1]] = GroupState(str(described[2]), members)
         return states
     finally:
         await admin.close()
@@ -45,25 +66,25 @@ async def wait_until_stable(bootstrap: str, group: str, wait_seconds: float = 90
     deadline = loop.time() + wait_seconds
     while loop.time() < deadline:
         try:
-            states = await group_states(bootstrap, [group])
+            states = await describe_groups(bootstrap, [group])
         except KafkaError:  # a new broker's coordinator may still be loading
             states = {}
-        state, members = states.get(group, ("", 0))
-        if state == "Stable" and members:
+        found = states.get(group)
+        if found is not None and found.state == "Stable" and found.live_members:
             return True
         await asyncio.sleep(0.25)
     return False
 
 
 async def active_groups(bootstrap: str, groups: list[str]) -> set[str]:
-    """The groups among `groups` that have at least one member now (retrying for a while
-    when the broker's group coordinator is not ready)."""
+    """The groups among `groups` that have at least one live member now (retrying for a
+    while when the broker's group coordinator is not ready)."""
     for attempt in range(20):
         try:
-            states = await group_states(bootstrap, groups)
+            states = await describe_groups(bootstrap, groups)
             break
         except KafkaError:
             if attempt == 19:
                 raise
             await asyncio.sleep(0.5)
-    return {group for group, (_, members) in states.items() if members}
+    return {group for group, found in states.items() if found.live_members}

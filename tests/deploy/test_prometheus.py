@@ -31,9 +31,9 @@ from onestop.paths import PROJECT_ROOT
 from producers.host import NodeHost
 from producers.load.generator import run_load
 from producers.load.settings import LoadKind, LoadSettings, load_nodes
-from producers.profile import AnswerTime, NodeProfile
 from schemas.clock import ClockAction, ClockCommand
 from schemas.enums import Country
+from schemas.profiles import AnswerTime, NodeProfile
 from schemas.topics import Topics
 from tests.support import HubProcess, create_topics
 

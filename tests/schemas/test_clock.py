@@ -210,3 +210,74 @@ class TestManualClock:
 
         wall.set(EXERCISE_START)
         assert wall.now() == EXERCISE_START
+
+
+class TestWallAt:
+    """When exercise time reached a moment: the stamp of a message planned for it."""
+
+    def test_a_moment_of_the_running_clock(self, clock: ExerciseClock, wall: ManualClock) -> None:
+        wall.advance(100)
+        moment = EXERCISE_START + 60 * 30 * SECOND  # reached after 30 wall seconds
+
+        assert clock.wall_at(moment) == wall_epoch(30)
+
+    def test_a_moment_not_reached_yet(self, clock: ExerciseClock, wall: ManualClock) -> None:
+        wall.advance(10)
+
+        assert clock.wall_at(EXERCISE_START + 60 * 30 * SECOND) is None
+
+    def test_across_a_speed_change(self, clock: ExerciseClock, wall: ManualClock) -> None:
+        clock.apply(command(ClockAction.SPEED, 10, speed=600))
+        wall.advance(100)
+        # 10 s at 60 (600 exercise s), then 5 s at 600 (3000 exercise s)
+        moment = EXERCISE_START + 3600 * SECOND
+
+        assert clock.wall_at(moment) == pytest.approx(wall_epoch(15))
+        assert clock.wall_at(EXERCISE_START + 300 * SECOND) == pytest.approx(wall_epoch(5))
+
+    def test_a_moment_skipped_by_a_jump_was_reached_at_the_jump(
+        self, clock: ExerciseClock, wall: ManualClock
+    ) -> None:
+        clock.apply(command(ClockAction.PAUSE, 10))
+        clock.apply(command(ClockAction.JUMP, 20, jump_seconds=3600))
+        clock.apply(command(ClockAction.RESUME, 30))
+        wall.advance(60)
+
+        assert clock.wall_at(EXERCISE_START + 1800 * SECOND) == wall_epoch(20)
+
+    def test_nothing_of_an_earlier_run(self, clock: ExerciseClock, wall: ManualClock) -> None:
+        later = EXERCISE_START + 10 * 24 * 3600 * SECOND
+        clock.apply(command(ClockAction.START, 50, exercise_start=later, speed=60))
+        wall.advance(100)
+
+        assert clock.wall_at(EXERCISE_START + 60 * SECOND) is None
+        assert clock.run_started == wall_epoch(50)
+
+
+class TestEnd:
+    def test_end_stops_time_and_a_new_start_runs_it_again(
+        self, clock: ExerciseClock, wall: ManualClock
+    ) -> None:
+        clock.apply(command(ClockAction.END, 10))
+        wall.advance(100)
+        assert clock.ended and clock.paused
+        assert clock.now() == EXERCISE_START + 600 * SECOND
+
+        clock.apply(command(ClockAction.START, 100, exercise_start=EXERCISE_START, speed=60))
+        assert not clock.ended
+
+    def test_listeners_hear_every_command(self, clock: ExerciseClock) -> None:
+        heard: list[ClockAction] = []
+        clock.on_change(lambda c: heard.append(c.action))
+        clock.apply(command(ClockAction.PAUSE, 1))
+        clock.apply(command(ClockAction.END, 2))
+
+        assert heard == [ClockAction.PAUSE, ClockAction.END]
+
+
+def test_before_never_reaches_back_into_another_run(
+    clock: ExerciseClock, wall: ManualClock
+) -> None:
+    wall.advance(10)
+    assert clock.before(2) == EXERCISE_START + 8 * 60 * SECOND
+    assert clock.before(60) == EXERCISE_START  # not the wall time before the START

@@ -83,10 +83,11 @@ DELIVERIES: tuple[Delivery, ...] = (
         0,
     ),
     # the other requests have longer limits: only the first falls overdue
+    # a third country: the Directive sets no limit, and none is configured
     Delivery(
         _msg(K.REQUEST, "ce-us", "ce-us", recipient=C.US, accessibility=Accessibility.INDIRECT),
         Channel.INTERPOL_I247,
-        True,
+        False,
         0,
     ),
     Delivery(_msg(K.SIRENE_FORM, "ce-sirene", "ce-sirene"), Channel.SIRENE, True, 0),

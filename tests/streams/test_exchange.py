@@ -469,9 +469,7 @@ def test_record_from_an_inbox_topic_is_rejected(exchange: Exchange, store: Store
 class TestDeadlineDue:
     def due(self, exchange: Exchange, delivered: Effects, after: timedelta) -> Effects:
         assert delivered.opened is not None
-        return exchange.deadline_due(
-            REQUEST_ID, delivered.opened.partition, NON_URGENT_DEADLINE + after, WALL_TIME
-        )
+        return exchange.deadline_due(REQUEST_ID, NON_URGENT_DEADLINE + after, WALL_TIME)
 
     def test_nothing_a_second_before(
         self, exchange: Exchange, delivered: Effects, store: Store
@@ -535,16 +533,15 @@ class TestDeadlineDue:
         assert not store[REQUEST_ID].overdue
 
     def test_nothing_for_an_unknown_request(self, exchange: Exchange) -> None:
-        effects = exchange.deadline_due("PL-REQ-NONE", 0, NON_URGENT_DEADLINE, WALL_TIME)
+        effects = exchange.deadline_due("PL-REQ-NONE", NON_URGENT_DEADLINE, WALL_TIME)
 
         assert (effects.outputs, effects.audit, effects.overdue) == ([], [], None)
 
     def test_long_request_id_is_flagged(self, exchange: Exchange, store: Store) -> None:
         request_id = "PL-REQ-" + "7" * 73  # 80 characters: a valid request id
         send(exchange, K.REQUEST, request_id=request_id)
-        partition = store[request_id].partition
 
-        effects = exchange.deadline_due(request_id, partition, NON_URGENT_DEADLINE, WALL_TIME)
+        effects = exchange.deadline_due(request_id, NON_URGENT_DEADLINE, WALL_TIME)
 
         assert effects.overdue is not None
 
@@ -561,3 +558,99 @@ def test_a_party_the_hub_does_not_serve_is_refused_as_recipient() -> None:
     assert effects.rejection is not None
     assert effects.rejection.reason == "unknown_recipient"
     assert [o.topic for o in effects.outputs] == [topics.deadletter]
+
+
+class TestLateAnswer:
+    def late(self, exchange: Exchange, after: timedelta) -> Effects:
+        reply = inbound_of(make_message(K.REPLY))
+        return exchange.receive(reply, NON_URGENT_DEADLINE + after, WALL_TIME)
+
+    def test_an_answer_after_the_deadline_flags_the_request_overdue_first(
+        self, exchange: Exchange, delivered: Effects, store: Store
+    ) -> None:
+        effects = self.late(exchange, timedelta(minutes=1))
+
+        assert [a.event for a in effects.audit] == [
+            AuditEvent.OVERDUE,
+            AuditEvent.ANSWERED,
+            AuditEvent.DELIVERED,
+        ]
+        assert effects.overdue is not None and effects.settled is not None
+        assert effects.audit[1].details.wire()["on_time"] is False
+        notices = [
+            o
+            for o in effects.outputs
+            if o.record.header("ce_type") == b"eu.onestop.overdue_notice.v1"
+        ]
+        assert len(notices) == 2
+        assert store[REQUEST_ID].overdue and store[REQUEST_ID].settled
+
+    def test_an_answer_exactly_at_the_deadline_is_on_time(
+        self, exchange: Exchange, delivered: Effects
+    ) -> None:
+        effects = self.late(exchange, timedelta(0))
+
+        assert [a.event for a in effects.audit] == [AuditEvent.ANSWERED, AuditEvent.DELIVERED]
+        assert effects.audit[0].details.wire()["on_time"] is True
+
+    def test_the_overdue_record_is_the_one_a_deadline_check_would_write(self, store: Store) -> None:
+        by_answer = Exchange(TOPICS, DIRECTIVE_2023_977, RoutingConfig(), {})
+        by_check = Exchange(TOPICS, DIRECTIVE_2023_977, RoutingConfig(), {})
+        for hub in (by_answer, by_check):
+            receive(hub, inbound_of(make_message(K.REQUEST)))
+        late = NON_URGENT_DEADLINE + timedelta(minutes=1)
+        flagged = by_check.deadline_due(REQUEST_ID, late, WALL_TIME).audit[0]
+        answered = by_answer.receive(inbound_of(make_message(K.REPLY)), late, WALL_TIME).audit[0]
+
+        assert answered.record_id == flagged.record_id  # the same record, recognised by id
+
+
+class TestExercises:
+    def test_requests_carry_the_exercise_they_were_received_in(
+        self, exchange: Exchange, store: Store
+    ) -> None:
+        exchange.exercise_id = "drill-1"
+        send(exchange, K.REQUEST)
+
+        assert store[REQUEST_ID].exercise_id == "drill-1"
+
+    def test_a_request_of_an_exercise_that_is_over_never_falls_overdue(
+        self, exchange: Exchange, store: Store
+    ) -> None:
+        exchange.exercise_id = "drill-1"
+        send(exchange, K.REQUEST)
+        exchange.exercise_id = "drill-2"  # the next run started
+
+        effects = exchange.deadline_due(REQUEST_ID, NON_URGENT_DEADLINE, WALL_TIME)
+
+        assert (effects.audit, effects.outputs, effects.overdue) == ([], [], None)
+        assert not store[REQUEST_ID].overdue
+
+
+class TestLimitsFollowTheParties:
+    def test_a_request_to_europol_without_a_configured_limit_opens_without_deadline(
+        self, exchange: Exchange, store: Store
+    ) -> None:
+        effects = send(exchange, K.REQUEST, recipient=Country.EUROPOL)
+
+        request = store[REQUEST_ID]
+        assert effects.opened is request
+        assert request.deadline is None and not request.one_way
+        details = effects.audit[0].details.wire()
+        assert details["limit_seconds"] is None and details["limit_basis"] == "none"
+
+    def test_a_fallback_channel_keeps_the_directive_limit(self, store: Store) -> None:
+        rules = DIRECTIVE_2023_977.model_copy(
+            update={"channel_limits": {Channel.INTERPOL_I247: 72 * 3600.0}}
+        )
+        siena_down = RoutingConfig(down=frozenset({Channel.SIENA}))
+        exchange = Exchange(TOPICS, rules, siena_down, store)
+        urgent = make_message(K.REQUEST, urgency=Urgency.URGENT, urgency_reason="threat to life")
+
+        effects = receive(exchange, inbound_of(urgent))
+
+        assert store[REQUEST_ID].channel is Channel.INTERPOL_I247
+        details = effects.audit[0].details.wire()
+        assert details["fallback_from"] == "siena"
+        assert details["limit_seconds"] == 8 * 3600.0
+        assert details["limit_basis"] == "directive_2023_977"

@@ -8,11 +8,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from producers.host import NodeHost
-from producers.profile import AnswerTime, NodeProfile
 from schemas.audit import AuditEvent, AuditRecord, verify_chain
 from schemas.enums import Accessibility, Country, Urgency
 from schemas.envelope import decode, header_map
 from schemas.messages import Request
+from schemas.profiles import AnswerTime, NodeProfile
 from schemas.topics import Topics
 from tests.support import (
     HubProcess,

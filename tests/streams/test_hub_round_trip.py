@@ -24,7 +24,8 @@ from aiokafka import AIOKafkaProducer
 from onestop.exercise.clock_control import publish_clock
 from schemas.audit import AuditEvent, AuditRecord, Operation, verify_chain
 from schemas.clock import ChannelOutage, ClockAction, ClockCommand, ExerciseSetup
-from schemas.enums import Channel, Country, MessageKind, RequestState
+from schemas.countries import bound_by
+from schemas.enums import Channel, Country, MessageKind, RequestState, RuleSetName
 from schemas.envelope import KafkaRecord, encode, header_map
 from schemas.messages import ANSWER_KINDS_FROM_REQUESTER, ONE_WAY_KINDS, MessageBase, kind_of
 from schemas.topics import Topics, partition_for
@@ -298,7 +299,15 @@ def _audit_id(record: Record) -> str:
 
 def _expects_deadline(case: Case) -> bool:
     """The hub stamps a deadline while the request's clock runs: on an opening, and on an
-    answer that leaves it running (not paused, suspended or settled); never one way."""
+    answer that leaves it running (not paused, suspended or settled); never one way, and
+    never between a Member State and a party the Directive does not bind (no limit is
+    configured here)."""
+    message = case.message
+    rules = RuleSetName.DIRECTIVE_2023_977
+    bound = bound_by(message.sender, rules) and bound_by(message.recipient, rules)
+    opening_kind = case.kind if case.answers is None else K.REQUEST
+    if opening_kind is K.REQUEST and not bound:
+        return False
     return case.kind not in ONE_WAY_KINDS and case.state_after in (S.VALIDATED, S.DELIVERED)
 
 

@@ -59,10 +59,18 @@ class TestOpenRequest:
         assert open_request().deadline == DEADLINE
 
     def test_one_way_message_has_no_deadline(self) -> None:
-        one_way = open_request(limit_seconds=None, running_since=None)
+        one_way = open_request(
+            kind=MessageKind.SPONTANEOUS_INFORMATION, limit_seconds=None, running_since=None
+        )
 
         assert one_way.one_way
         assert one_way.deadline is None
+
+    def test_request_without_a_limit_is_still_a_request(self) -> None:
+        unlimited = open_request(limit_seconds=None, running_since=None)
+
+        assert not unlimited.one_way
+        assert unlimited.deadline is None
 
 
 class TestReply:

@@ -33,10 +33,10 @@ from onestop.audit.source import (
 )
 from onestop.cli.audit import audit_app, report, stats
 from producers.host import NodeHost
-from producers.profile import AnswerTime, NodeProfile
 from schemas.audit import AuditRecord, record_hash
 from schemas.enums import Accessibility, Country, Urgency
 from schemas.messages import Request
+from schemas.profiles import AnswerTime, NodeProfile
 from schemas.topics import Topics
 from tests.support import HubProcess, create_topics, read_until, start_clock, wait_for_hub
 from tests.trails import worked_scenario

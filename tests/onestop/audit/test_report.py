@@ -25,7 +25,9 @@ from onestop.audit.report import (
 from onestop.audit.report_html import render_html, write_report
 from onestop.audit.statistics import art18_statistics
 from schemas.audit import ChainFault, ChainReport
-from tests.trails import worked_scenario
+from schemas.deadlines import DIRECTIVE_2023_977
+from schemas.enums import Country, MessageKind
+from tests.trails import T0, ExchangeTrail, hours, worked_scenario
 
 
 @pytest.fixture(scope="module")
@@ -84,8 +86,13 @@ class TestRequests:
             "urgency": "urgent",
             "accessibility": "direct",
             "channel": "siena",
+            "channel_reason": "SIENA by default (Art. 13)",
+            "fallback_from": None,
             "received_at": "2026-03-02T08:00:00Z",
             "limit_hours": 8.0,
+            "limit_basis": "directive_2023_977",
+            "limit_why": "Directive (EU) 2023/977 Art. 5(1): urgent, directly accessible: 8 h",
+            "under_rule_set": True,
             "original_deadline": "2026-03-02T16:00:00Z",
             "deadline": "2026-03-02T16:00:00Z",
             "settled_at": "2026-03-02T10:00:00Z",
@@ -280,3 +287,42 @@ class TestHtml:
         assert html_path == tmp_path / "out" / "report.html"
         assert json.loads(json_path.read_text())["summary"]["requests"] == 6
         assert html_path.read_text().startswith("<!DOCTYPE html>")
+
+
+class TestOutsideTheRuleSet:
+    """Exchanges with Europol and a third country: their own table, not Art. 18."""
+
+    @pytest.fixture
+    def mixed(self) -> Report:
+        rules = DIRECTIVE_2023_977.model_copy(
+            update={"counterpart_limits": {Country.EUROPOL: 72 * 3600.0}}
+        )
+        trail = ExchangeTrail(rules=rules)
+        trail.request("EU1", Country.PL, Country.DE, at=T0)
+        trail.request("EP1", Country.PL, Country.EUROPOL, at=T0)
+        trail.request("CO1", Country.DE, Country.CO, at=T0, language="es")
+        trail.answer("EP1", MessageKind.REPLY, at=hours(3))
+        return build_report(trail.records)
+
+    def test_art18_counts_only_exchanges_between_member_states(self, mixed: Report) -> None:
+        assert [c.country for c in mixed.art18.countries] == ["DE", "PL"]
+        assert mixed.art18.totals.requests_sent == 1
+
+    def test_europol_and_the_third_country_have_a_table_of_their_own(self, mixed: Report) -> None:
+        rows = {r.counterpart: r for r in mixed.outside_rule_set}
+        assert sorted(rows) == ["CO", "EUROPOL"]
+        assert (rows["EUROPOL"].requests, rows["EUROPOL"].answered) == (1, 1)
+        assert rows["EUROPOL"].limits == [
+            "exchange with EUROPOL, outside the rule set: 3 days (scenario)"
+        ]
+        assert rows["CO"].open == 1
+        assert rows["CO"].limits == ["exchange with CO, outside the rule set: no limit configured"]
+
+    def test_a_request_without_a_limit_is_a_request_with_no_deadline(self, mixed: Report) -> None:
+        co = next(r for r in mixed.requests if r.request_id == "CO1")
+        assert (co.limit_hours, co.deadline, co.limit_basis) == (None, None, "none")
+        assert co.channel == "interpol_i247" and not co.under_rule_set
+        assert "Art. 13(a)" in (co.channel_reason or "")
+
+    def test_compliance_leaves_out_requests_without_a_limit(self, mixed: Report) -> None:
+        assert [r.group for r in mixed.compliance.by_country] == ["DE", "EUROPOL"]

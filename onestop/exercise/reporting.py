@@ -1,0 +1,56 @@
+"""The after-action report of one run: the facts of the run (seed actually used, run id,
+speed, OneStop version), the audit trail read back from Kafka and checked, and the files."""
+
+from __future__ import annotations
+
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from onestop.audit.report import Report, build_report
+from onestop.audit.report_html import write_report
+from onestop.audit.source import combined_report, load_audit, verify_trail
+from onestop.exercise.runner import ExerciseResult
+from onestop.exercise.scenario import Scenario
+from schemas.audit import exercise_iso
+
+
+def onestop_version() -> str:
+    """The installed OneStop version."""
+    try:
+        return metadata.version("onestop")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def run_facts(scenario: Scenario, result: ExerciseResult) -> dict[str, Any]:
+    """What was run: shown at the top of the report and kept in report.json."""
+    return {
+        "name": scenario.name,
+        "rules": scenario.rules.value,
+        "run_id": result.run_id,
+        "namespace": result.namespace,
+        "seed": result.seed,
+        "speed": result.speed,
+        "onestop_version": onestop_version(),
+        "start": exercise_iso(result.exercise_start),
+        "end": exercise_iso(result.exercise_end),
+        "ended_by": result.ended_by,
+        "unsettled_at_close": result.unsettled,
+    }
+
+
+async def exercise_report(scenario: Scenario, result: ExerciseResult, bootstrap: str) -> Report:
+    """The report of `result`, its chain checked on the audit topic as Kafka holds it."""
+    trail = await load_audit(f"{result.namespace}.audit", bootstrap)
+    chain = combined_report(verify_trail(trail))
+    return build_report(result.records, exercise=run_facts(scenario, result), chain=chain)
+
+
+async def write_exercise_report(
+    scenario: Scenario, result: ExerciseResult, bootstrap: str, directory: Path
+) -> tuple[Report, Path, Path]:
+    """Build the report of `result` and write report.json and report.html to `directory`."""
+    report = await exercise_report(scenario, result, bootstrap)
+    json_path, html_path = write_report(report, directory)
+    return report, json_path, html_path
