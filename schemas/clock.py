@@ -217,6 +217,14 @@ class ExerciseClock:
             listener(command)
 
 
+class SystemClock:
+    """The machine's wall clock."""
+
+    def now(self) -> datetime:
+        """Now, timezone-aware UTC."""
+        return datetime.now(UTC)
+
+
 class ManualClock:
     """A clock moved by hand, for tests and pure simulations."""
 

@@ -35,6 +35,8 @@ class ClockFeed:
 
     async def start(self) -> None:
         """Connect, catch up with the topic, then follow it in the background."""
+        if self._consumer is not None:
+            return
         consumer = AIOKafkaConsumer(
             bootstrap_servers=self.bootstrap, enable_auto_commit=False, group_id=None
         )
@@ -96,5 +98,7 @@ class ClockFeed:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        self._task = None
         if self._consumer is not None:
             await self._consumer.stop()
+            self._consumer = None

@@ -7,6 +7,8 @@ where the topic ends, whatever it had written before it died.
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from schemas.audit import AuditRecord, ChainHead
@@ -21,16 +23,21 @@ class AuditTailError(RuntimeError):
 class Auditor:
     """Chain heads for the audit partitions this worker writes."""
 
-    def __init__(self, bootstrap: str, topic: str) -> None:
+    def __init__(
+        self, bootstrap: str, topic: str, client_options: dict[str, Any] | None = None
+    ) -> None:
         self.bootstrap = bootstrap
         self.topic = topic
+        self.client_options = client_options or {"bootstrap_servers": bootstrap}
         self._heads: dict[int, ChainHead] = {}
         self._consumer: AIOKafkaConsumer | None = None
 
     async def start(self) -> None:
         """Open the reader used to find chain heads."""
+        if self._consumer is not None:
+            return
         self._consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.bootstrap, enable_auto_commit=False, group_id=None
+            **self.client_options, enable_auto_commit=False, group_id=None
         )
         await self._consumer.start()
 
@@ -38,6 +45,7 @@ class Auditor:
         """Close the reader."""
         if self._consumer is not None:
             await self._consumer.stop()
+            self._consumer = None
 
     def forget(self, partitions: set[int]) -> None:
         """Drop the heads of partitions this worker no longer writes."""

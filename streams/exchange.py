@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import MutableMapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -22,17 +22,10 @@ from schemas.audit_details import (
     DeliveredDetails,
     OverdueDetails,
     ReceivedDetails,
-    RejectedDetails,
 )
 from schemas.deadlines import RuleSet, time_limit
-from schemas.enums import Accessibility, Channel, Country, MessageKind, RequestState, Urgency
+from schemas.enums import Accessibility, Channel, Country, RequestState, Urgency
 from schemas.envelope import (
-    DLQ_DETAIL,
-    DLQ_ID,
-    DLQ_OFFSET,
-    DLQ_PARTITION,
-    DLQ_REASON,
-    DLQ_TOPIC,
     HUB_SOURCE,
     EnvelopeError,
     KafkaRecord,
@@ -49,6 +42,8 @@ from schemas.messages import (
     kind_of,
 )
 from schemas.topics import Topics
+from streams.deadletters import HUB_ACTOR, dead_letter
+from streams.effects import Effects, Inbound, Outbound
 from streams.lifecycle import LifecycleError, OpenRequest, apply_answer, mark_overdue
 from streams.routing import NoChannelError, RoutingConfig, route
 from streams.validation import (
@@ -58,48 +53,6 @@ from streams.validation import (
     check_placement,
     check_sender,
 )
-
-HUB_ACTOR = "hub"
-
-
-@dataclass(frozen=True)
-class Inbound:
-    """A record as consumed from a node's outbox. `timestamp` is the record's wall time
-    (epoch seconds): receipt by the hub's infrastructure."""
-
-    topic: str
-    partition: int
-    offset: int
-    key: bytes | None
-    value: bytes | None
-    headers: list[tuple[str, bytes]]
-    timestamp: float
-
-
-@dataclass(frozen=True)
-class Outbound:
-    """A record to write; `partition` None lets the key choose; `timestamp` (epoch
-    seconds) None stamps it when written."""
-
-    topic: str
-    record: KafkaRecord
-    partition: int | None = None
-    timestamp: float | None = None
-
-
-@dataclass
-class Effects:
-    """Everything one input causes."""
-
-    outputs: list[Outbound] = field(default_factory=list)
-    audit: list[AuditRecord] = field(default_factory=list)
-    duplicate: bool = False
-    kind: MessageKind | None = None
-    rejection: Rejection | None = None
-    opened: OpenRequest | None = None
-    settled: OpenRequest | None = None
-    overdue: OpenRequest | None = None
-
 
 Store = MutableMapping[str, OpenRequest]
 
@@ -421,6 +374,16 @@ class Exchange:
 
     # ---- helpers -----------------------------------------------------------------------
 
+    def _reject(
+        self,
+        inbound: Inbound,
+        rejection: Rejection,
+        now: datetime,
+        wall: datetime,
+        message: MessageBase | None = None,
+    ) -> Effects:
+        return dead_letter(self.topics, inbound, rejection, now, wall, message)
+
     def _deliver(
         self, message: MessageBase, channel: Channel, inbound: Inbound, request: OpenRequest
     ) -> Outbound:
@@ -478,56 +441,6 @@ class Exchange:
             state_after=after,
             details=details,
         )
-
-    def _reject(
-        self,
-        inbound: Inbound,
-        rejection: Rejection,
-        now: datetime,
-        wall: datetime,
-        message: MessageBase | None = None,
-    ) -> Effects:
-        """The record, untouched, to the dead-letter topic, with why; and an audit entry."""
-        dlq_id = f"{inbound.topic}/{inbound.partition}/{inbound.offset}"
-        headers = [
-            *inbound.headers,
-            (DLQ_REASON, rejection.reason.encode()),
-            (DLQ_DETAIL, rejection.detail.encode()),
-            (DLQ_TOPIC, inbound.topic.encode()),
-            (DLQ_PARTITION, str(inbound.partition).encode()),
-            (DLQ_OFFSET, str(inbound.offset).encode()),
-            (DLQ_ID, dlq_id.encode()),
-        ]
-        effects = Effects(kind=kind_of(message) if message else None, rejection=rejection)
-        effects.outputs.append(
-            Outbound(
-                self.topics.deadletter,
-                KafkaRecord(inbound.key, inbound.value, headers),
-            )
-        )
-        effects.audit.append(
-            AuditRecord(
-                record_id=f"{dlq_id}/{AuditEvent.REJECTED.value}",
-                partition=inbound.partition,
-                seq=0,
-                prev_hash="",
-                operation=Operation.COLLECTION,
-                event=AuditEvent.REJECTED,
-                actor=HUB_ACTOR,
-                wall_time=wall,
-                exercise_time=now,
-                justification=f"rejected: {rejection.detail}",
-                request_id=message.request_id if message else None,
-                case_id=message.case_id if message else None,
-                message_id=message.message_id if message else None,
-                kind=kind_of(message) if message else None,
-                sender=message.sender if message else self.topics.party_of(inbound.topic),
-                recipient=message.recipient if message else None,
-                state_after=RequestState.REJECTED,
-                details=RejectedDetails(reason=rejection.reason, deadletter_id=dlq_id),
-            )
-        )
-        return effects
 
 
 def _request_fields(request: OpenRequest) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""Where the hub stands in each input partition (pure), kept beside the request state.
+"""Where the hub stands in each input partition (pure); see `streams.ledger`.
 
 Faust may acknowledge records it never handed to the agent (records fetched before a
 rebalance are skipped and acknowledged), so its committed offset can pass a record that was
@@ -61,8 +61,10 @@ class InputPositions:
             return Verdict.PROCESS
         return Verdict.ALREADY_DONE if offset < expected else Verdict.BEYOND_GAP
 
-    def advance(self, topic: str, partition: int, offset: int) -> None:
-        """The record at `offset` is processed (its outputs acknowledged)."""
+    def taken(self, topic: str, partition: int, offset: int) -> None:
+        """The record at `offset` is being processed: later records are judged against
+        the offset after it. (What is stored moves only once the batch's outputs are
+        acknowledged; after a failure `next_offset` is reloaded from there.)"""
         key = (topic, partition)
         self.next_offset[key] = max(self.next_offset.get(key, 0), offset + 1)
 

@@ -10,7 +10,8 @@ fewer, fuller fetches for a few milliseconds of latency.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from collections.abc import Sequence
+from typing import Any, ClassVar, Protocol
 
 import aiokafka
 import faust
@@ -18,14 +19,43 @@ from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types.transports import ConsumerT, TransportT
 
 
+class Component(Protocol):
+    """A part of the hub with a lifecycle of its own (writer, ledger, clock feed)."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
 class HubApp(faust.App):
-    """A Faust app whose worker consumer fetches in batches (see the module text)."""
+    """A Faust app whose worker consumer fetches in batches (see the module text), and
+    that starts its `components` before its consumer and agents, and stops them after."""
 
     fetch_min_bytes: int | None = None  # None: Faust's own (1 byte, 1,500 ms)
     fetch_max_wait_ms: int | None = None
+    components: Sequence[Component] = ()
 
     def _new_transport(self) -> TransportT:
         return BatchedFetchTransport(self.conf.broker_consumer, self)
+
+    async def on_start(self) -> None:
+        """Start the components: before any child service (consumer, agents, timers)."""
+        await super().on_start()
+        started: list[Component] = []
+        try:
+            for component in self.components:
+                await component.start()
+                started.append(component)
+        except BaseException:
+            for component in reversed(started):
+                await component.stop()
+            raise
+
+    async def on_shutdown(self) -> None:
+        """Stop the components: after every child service has stopped."""
+        for component in reversed(self.components):
+            await component.stop()
+        await super().on_shutdown()
 
 
 class BatchedFetchConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):

@@ -31,7 +31,7 @@ from schemas.messages import (
     MessageBase,
 )
 from schemas.topics import Topics, partition_for
-from streams.exchange import Inbound
+from streams.effects import Inbound
 
 REQUESTER: Final = Country.PL
 REQUESTED: Final = Country.DE

@@ -26,7 +26,8 @@ from schemas.enums import (
 from schemas.envelope import encode
 from schemas.messages import ANSWER_KINDS_FROM_REQUESTER, MessageBase
 from schemas.topics import Topics, partition_for
-from streams.exchange import Effects, Exchange, Inbound
+from streams.effects import Effects, Inbound
+from streams.exchange import Exchange
 from streams.lifecycle import OpenRequest
 from streams.routing import RoutingConfig
 from tests.factories import make_message

@@ -3,7 +3,7 @@ due deadlines as the number of open requests grows.
 
 Memory: the hub keeps each open request in its Faust table as
 `OpenRequest.model_dump_json(exclude_defaults=True).encode()` keyed by request id
-(`streams.app.TableStore`), in memory (`store="memory://"`), and schedules its deadline in
+(`streams.worker.RequestStore`), in memory (`store="memory://"`), and schedules its deadline in
 `streams.deadline_index.DeadlineIndex`. We build the same bytes for N requests (the first
 one made by `Exchange.receive` itself, the others copies with their own ids) and measure the
 growth of this process's resident set size. Run in a fresh interpreter
@@ -33,7 +33,8 @@ from schemas.envelope import encode
 from schemas.messages import Request
 from schemas.topics import Topics, partition_for
 from streams.deadline_index import DeadlineIndex, DueEntry
-from streams.exchange import Exchange, Inbound
+from streams.effects import Inbound
+from streams.exchange import Exchange
 from streams.lifecycle import OpenRequest
 from streams.routing import RoutingConfig
 

@@ -395,7 +395,7 @@ Columns:
 - **hub CPU us/msg**: CPU time of the hub process (all its threads, user + system) per
   delivered message during that run: steadier than the max rates on a shared machine.
 - **B/open req**: resident memory per open request in the hub's table (JSON bytes keyed by
-  request id, as `streams.app.TableStore` keeps them) + its deadline index entry, measured
+  request id, as `streams.worker.RequestStore` keeps them) + its deadline index entry, measured
   over 1,000,000 requests.
 - **due() 1k / 1M**: microseconds for `DeadlineIndex.due()` to take the same 100 due
   entries out of 1,000 and out of 1,000,000 open requests (a full scan of 1M: see JSON).

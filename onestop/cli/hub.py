@@ -44,8 +44,8 @@ def hub(
     ] = 900.0,
 ) -> None:
     """Run a hub worker: validate, route, deliver, time and audit every message."""
-    from streams.app import Hub
     from streams.settings import HubSettings
+    from streams.worker import Hub
 
     chosen = tuple(Country)
     if parties:

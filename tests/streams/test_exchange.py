@@ -25,7 +25,8 @@ from schemas.envelope import (
 )
 from schemas.messages import MessageBase, OverdueNotice
 from schemas.topics import Topics
-from streams.exchange import Effects, Exchange, Inbound
+from streams.effects import Effects, Inbound
+from streams.exchange import Exchange
 from streams.lifecycle import OpenRequest
 from streams.routing import RoutingConfig
 from tests.factories import REQUEST_ID, SENT_AT, WALL_TIME, make_inbound, make_message

@@ -13,17 +13,17 @@ def test_the_first_record_of_a_partition_is_processed_whatever_its_offset() -> N
 
 def test_records_are_judged_against_the_next_offset() -> None:
     positions = InputPositions()
-    positions.advance(*KEY, 9)
+    positions.taken(*KEY, 9)
     assert positions.next_offset[KEY] == 10
     assert positions.judge(*KEY, 10) is Verdict.PROCESS
     assert positions.judge(*KEY, 9) is Verdict.ALREADY_DONE
     assert positions.judge(*KEY, 12) is Verdict.BEYOND_GAP
 
 
-def test_advance_never_moves_back() -> None:
+def test_taking_a_record_never_moves_the_position_back() -> None:
     positions = InputPositions()
-    positions.advance(*KEY, 9)
-    positions.advance(*KEY, 4)
+    positions.taken(*KEY, 9)
+    positions.taken(*KEY, 4)
     assert positions.next_offset[KEY] == 10
 
 
@@ -39,7 +39,7 @@ def test_a_partition_behind_the_consumer_stalls_only_after_the_patience() -> Non
 def test_progress_restarts_the_patience() -> None:
     positions = InputPositions(next_offset={KEY: 26})
     positions.stalled({KEY: 129}, now=100.0, patience=10.0)
-    positions.advance(*KEY, 50)
+    positions.taken(*KEY, 50)
     assert positions.stalled({KEY: 129}, now=105.0, patience=10.0) == []
     assert positions.stalled({KEY: 129}, now=114.0, patience=10.0) == []
     assert positions.stalled({KEY: 129}, now=115.0, patience=10.0) == [

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from streams.app import Hub
 from streams.settings import HubSettings
 from streams.transport import BatchedFetchConsumerThread
+from streams.worker import Hub
 
 
 async def test_worker_consumer_takes_the_hub_fetch_settings(tmp_path: Path) -> None:

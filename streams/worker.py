@@ -1,0 +1,337 @@
+"""The hub as a Faust worker: wiring only, around `HubCore`.
+
+One agent (concurrency 1: faust-streaming loses messages above 1, its issue #606) reads
+every outbox in batches; the input ledger puts each batch in order and the core decides,
+writes and stores it. A batch that still fails after a few tries ends the process: Faust
+acknowledges a taken batch even when its processing raised, so only dying first keeps the
+batch for redelivery. Timers check deadlines and watch the input partitions (lag, records
+taken from Kafka that never reached the agent). Faust's tables hold the request state and
+the input positions, each on the changelog partition of the records it belongs to. The
+ledger, the writer and the clock feed start with the app and stop after it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Callable, Iterator, MutableMapping
+from typing import Any, Final, cast
+
+import faust
+from faust.web import Request as WebRequest
+from faust.web import Response, View
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+
+from schemas.clock import Clock, ExerciseClock
+from schemas.clock_feed import ClockFeed
+from schemas.topics import partition_for, process_client_id
+from streams.core import HubCore
+from streams.effects import Inbound
+from streams.ledger import InputLedger
+from streams.lifecycle import OpenRequest
+from streams.metrics import HubMetrics
+from streams.settings import HubSettings
+from streams.transport import HubApp
+from streams.writer import OutputWriter
+
+log = logging.getLogger(__name__)
+BATCH_ATTEMPTS: Final = 3
+EXIT_BATCH_FAILED: Final = 70  # EX_SOFTWARE
+
+
+class RequestTable(faust.Table[str, bytes]):
+    """Requests by request id. Its changelog partition is the key's murmur2 partition, the
+    same one the request's records use, so a timer may write it too."""
+
+    def partition_for_key(self, key: Any) -> int | None:
+        raw = key.encode() if isinstance(key, str) else bytes(key)
+        return partition_for(raw, self.partitions or 1)
+
+
+class PositionTable(faust.Table[str, bytes]):
+    """Next input offset per `<topic>/<partition>`, on that partition's changelog."""
+
+    def partition_for_key(self, key: Any) -> int | None:
+        return int(str(key).rsplit("/", 1)[1])
+
+
+class RequestStore(MutableMapping[str, OpenRequest]):
+    """The request table seen as a mapping of OpenRequest, stored as compact JSON bytes."""
+
+    def __init__(self, table: RequestTable) -> None:
+        self.table = table
+
+    def __getitem__(self, key: str) -> OpenRequest:
+        raw = self.table.get(key)
+        if raw is None:
+            raise KeyError(key)
+        return OpenRequest.model_validate_json(raw)
+
+    def __setitem__(self, key: str, value: OpenRequest) -> None:
+        self.table[key] = value.model_dump_json(exclude_defaults=True).encode()
+
+    def __delitem__(self, key: str) -> None:
+        del self.table[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.table.keys())
+
+    def __len__(self) -> int:
+        return len(self.table)
+
+
+class PositionStore(MutableMapping[str, int]):
+    """The position table seen as a mapping of offsets, stored as decimal text."""
+
+    def __init__(self, table: PositionTable) -> None:
+        self.table = table
+
+    def __getitem__(self, key: str) -> int:
+        raw = self.table.get(key)
+        if raw is None:
+            raise KeyError(key)
+        return int(raw)
+
+    def __setitem__(self, key: str, value: int) -> None:
+        self.table[key] = str(value).encode()
+
+    def __delitem__(self, key: str) -> None:
+        del self.table[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.table.keys())
+
+    def __len__(self) -> int:
+        return len(self.table)
+
+
+class Hub:
+    """Builds the Faust app and wires the core, the ledger and the writer into it."""
+
+    def __init__(
+        self,
+        settings: HubSettings,
+        registry: CollectorRegistry | None = None,
+        wall: Clock | None = None,
+        lost: Callable[[Inbound], bool] | None = None,
+    ) -> None:
+        """`wall`: the wall clock every time is read from; `lost`: a fault for tests,
+        delivered records the agent is never to see (as Faust may lose them)."""
+        self.settings = settings
+        self.topics = settings.topics
+        self.registry = registry or CollectorRegistry()
+        self.metrics = HubMetrics(self.registry)
+        self.clock = ExerciseClock(wall)
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        self.app = HubApp(
+            settings.app_id,
+            broker=f"kafka://{settings.bootstrap}",
+            broker_client_id=process_client_id("hub"),
+            store="memory://",
+            datadir=str(settings.data_dir),
+            web_host=settings.web_host,
+            web_port=settings.web_port,
+            web_in_thread=False,
+            topic_partitions=self.topics.partitions,
+            topic_replication_factor=1,
+            topic_allow_declare=True,
+            consumer_auto_offset_reset="earliest",
+            producer_acks=-1,
+            # A killed worker's partitions move to a new one within seconds, not a minute.
+            broker_session_timeout=10.0,
+            broker_heartbeat_interval=2.0,
+            broker_rebalance_timeout=20.0,
+            producer_linger=0.002,
+            broker_commit_every=1000,
+            broker_commit_interval=1.0,
+            stream_buffer_maxsize=8192,
+            table_standby_replicas=0,
+            loghandlers=[],
+        )
+        self.app.fetch_min_bytes = settings.fetch_min_bytes
+        self.app.fetch_max_wait_ms = round(settings.fetch_max_wait * 1000)
+        # Faust picks the changelog codecs from the types: str keys as JSON strings, bytes
+        # values raw (an OpenRequest's compact JSON; an offset as decimal text).
+        self.request_table = RequestTable(
+            self.app,
+            name="requests",
+            default=None,
+            beacon=self.app.tables.beacon,
+            partitions=self.topics.partitions,
+            key_type=str,
+            value_type=bytes,
+            help="Requests by request id",
+        )
+        self.app.tables.add(self.request_table)
+        self.position_table = PositionTable(
+            self.app,
+            name="positions",
+            default=None,
+            beacon=self.app.tables.beacon,
+            partitions=self.topics.partitions,
+            key_type=str,
+            value_type=bytes,
+            help="Next offset to process per input partition (decimal text)",
+        )
+        self.app.tables.add(self.position_table)
+        positions = PositionStore(self.position_table)
+        self.clock_feed = ClockFeed(settings.bootstrap, self.topics.clock, self.clock)
+        self.writer = OutputWriter(settings.bootstrap, self.topics, self.metrics)
+        self.ledger = InputLedger(
+            settings.bootstrap,
+            settings.app_id,
+            positions,
+            self.metrics,
+            batch_size=settings.batch_size,
+            stall_patience=settings.stall_patience,
+            lost=lost,
+        )
+        self.core = HubCore(
+            settings,
+            requests=RequestStore(self.request_table),
+            positions=positions,
+            sink=self.writer,
+            clock=self.clock,
+            clock_source=self.clock_feed,
+            metrics=self.metrics,
+            wall=wall,
+        )
+        self.app.components = [self.clock_feed, self.writer, self.ledger]
+        self._wire()
+
+    # ---- wiring --------------------------------------------------------------------------
+
+    def _wire(self) -> None:
+        outboxes = [self.topics.outbox(p) for p in self.settings.parties]
+        source = self.app.topic(
+            *outboxes,
+            key_type=bytes,
+            value_type=bytes,
+            key_serializer="raw",
+            value_serializer="raw",
+            partitions=self.topics.partitions,
+        )
+        hub = self
+
+        @self.app.agent(source, name="exchange", concurrency=1)
+        async def exchange(stream: faust.StreamT[Any]) -> None:
+            async for events in cast(faust.Stream[bytes], stream).take_events(
+                self.settings.batch_size, within=self.settings.batch_wait
+            ):
+                await hub.process_batch_or_die([event.message for event in events])
+
+        @self.app.timer(interval=self.settings.tick, name="deadlines")  # type: ignore[untyped-decorator]
+        async def deadlines() -> None:
+            try:
+                await hub.check_deadlines()
+            except Exception:
+                # Entries taken from the heap were not flagged: rebuild it from the table.
+                log.exception("deadline check failed; the index is rebuilt")
+                hub.writer.forget()
+                hub.core.index_stale = True
+
+        @self.app.timer(interval=self.settings.watch_interval, name="inputs")  # type: ignore[untyped-decorator]
+        async def inputs() -> None:
+            try:
+                await hub.watch_inputs()
+            except Exception:  # a partition revoked mid-way, a broker hiccup: next time
+                log.warning("input partitions not watched", exc_info=True)
+
+        registry = self.registry
+
+        @self.app.page("/metrics")
+        class Metrics(View):
+            async def get(self, request: WebRequest) -> Response:
+                return self.bytes(
+                    generate_latest(registry), headers={"Content-Type": CONTENT_TYPE_LATEST}
+                )
+
+        self.app.on_partitions_revoked.connect(self._on_revoked)
+        self.app.on_partitions_assigned.connect(self._on_assigned)
+
+    def _on_revoked(self, sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
+        revoked: set[Any] = kwargs.get("revoked") or (args[0] if args else set())
+        self.writer.forget({tp.partition for tp in revoked})
+        self.ledger.restart_watch()
+        self.core.revoke()
+
+    def _on_assigned(self, sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
+        assigned: set[Any] = kwargs.get("assigned") or (args[0] if args else set())
+        self.core.assign({tp.partition for tp in assigned if tp.topic in self._outbox_names})
+
+    # ---- the work ------------------------------------------------------------------------
+
+    async def process_batch_or_die(self, messages: list[Any]) -> None:
+        """Process a batch, retrying a failure (a broker hiccup) a few times. If it still
+        fails, end the process at once (see the module text)."""
+        for attempt in range(1, BATCH_ATTEMPTS + 1):
+            try:
+                async with self.core.lock:
+                    inbounds = await self.ledger.in_order(messages)
+                    await self.core.process(inbounds, len(messages))
+                return
+            except Exception:
+                log.exception("batch of %d failed (attempt %d)", len(messages), attempt)
+                self._forget_progress()
+                await asyncio.sleep(0.5 * attempt)
+        log.critical("giving up on a batch; exiting so that it is redelivered after restart")
+        logging.shutdown()
+        os._exit(EXIT_BATCH_FAILED)
+
+    def _forget_progress(self) -> None:
+        """After a failure mid-way: chain heads and input positions are read again."""
+        self.writer.forget()
+        self.ledger.forget()
+
+    async def check_deadlines(self) -> None:
+        """Flag due deadlines, except while tables are being recovered."""
+        async with self.core.lock:
+            if self.app.rebalancing:
+                return  # the index is rebuilt afterwards
+            await self.core.check_deadlines()
+
+    async def watch_inputs(self) -> None:
+        """Measure the consumer lag per input topic, then process the stalled records:
+        those the consumer took from Kafka long ago that never reached the agent."""
+        if self.app.rebalancing:
+            return
+        generation = self.app.consumer_generation_id
+        consumer = self.app.consumer
+        consumed: dict[tuple[str, int], int] = {}
+        totals: dict[str, int] = {}
+        for tp in consumer.assignment():
+            if tp.topic not in self._outbox_names:
+                continue
+            position = await consumer.position(tp)
+            if position is None:
+                continue
+            consumed[(tp.topic, tp.partition)] = position
+            highwater = consumer.highwater(tp)
+            if highwater is not None:
+                totals[tp.topic] = totals.get(tp.topic, 0) + max(highwater - position, 0)
+        for topic, lag in totals.items():
+            self.metrics.consumer_lag.labels(topic).set(lag)
+        await self.process_stalled(consumed, generation)
+
+    async def process_stalled(self, consumed: dict[tuple[str, int], int], generation: int) -> None:
+        """Read back and process the stalled records of `consumed` (the consumer's position
+        per partition as of group generation `generation`), while the inputs are ours."""
+
+        def still_ours() -> bool:
+            return not self.app.rebalancing and self.app.consumer_generation_id == generation
+
+        async with self.core.lock:
+            if not still_ours():
+                return
+            try:
+                batches = self.ledger.stalled_batches(consumed, still_ours)
+                async for batch in batches:
+                    await self.core.process(batch)
+            except Exception:
+                self._forget_progress()
+                raise
+
+    @property
+    def _outbox_names(self) -> set[str]:
+        return {self.topics.outbox(p) for p in self.settings.parties}

@@ -1,0 +1,275 @@
+"""The hub's core without Faust or a broker: a batch is written before anything is stored,
+a failed write stores nothing, clock offsets senders saw are waited for once, deadlines
+fall due from the heap, an earlier exercise's requests never do, and finished requests are
+let go after their retention."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from prometheus_client import CollectorRegistry
+
+from schemas.audit import AuditEvent
+from schemas.clock import ClockAction, ClockCommand, ExerciseClock, ManualClock
+from schemas.enums import Channel, Country, MessageKind, RequestState
+from schemas.topics import Topics
+from streams.core import ClockWait, HubCore, Overlay, position_key
+from streams.effects import Effects, Inbound
+from streams.lifecycle import OpenRequest
+from streams.metrics import HubMetrics
+from streams.settings import HubSettings
+from tests.factories import REQUEST_ID, make_inbound, make_message
+
+TOPICS = Topics("t")
+WALL = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
+START = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+DAY = 24 * 3600
+
+
+class Sink:
+    """Collects what the core writes; can be made to fail."""
+
+    def __init__(self) -> None:
+        self.written: list[Effects] = []
+        self.fail = False
+
+    async def write(self, results: Sequence[Effects]) -> None:
+        if self.fail:
+            raise ConnectionError("broker gone")
+        self.written.extend(results)
+
+    def events(self) -> list[AuditEvent]:
+        return [record.event for effects in self.written for record in effects.audit]
+
+
+class Feed:
+    """A clock feed at a given position; waiting succeeds only up to `reachable`."""
+
+    def __init__(self, position: int = 1, reachable: int = 1) -> None:
+        self.position = position
+        self.reachable = reachable
+        self.waits: list[int] = []
+
+    async def wait_for(self, position: int, wait_seconds: float = 10.0) -> bool:
+        self.waits.append(position)
+        if position <= self.reachable:
+            self.position = position
+            return True
+        return False
+
+
+class World:
+    """A core over dicts, with a wall clock moved by hand and an exercise at speed 1."""
+
+    def __init__(self, retention: float = 60.0) -> None:
+        self.wall = ManualClock(WALL)
+        self.clock = ExerciseClock(self.wall)
+        self.start_exercise("drill-1")
+        self.requests: dict[str, OpenRequest] = {}
+        self.positions: dict[str, int] = {}
+        self.sink = Sink()
+        self.feed = Feed()
+        self.registry = CollectorRegistry()
+        self.core = HubCore(
+            HubSettings(bootstrap="unused", topics=TOPICS, settled_retention=retention),
+            requests=self.requests,
+            positions=self.positions,
+            sink=self.sink,
+            clock=self.clock,
+            clock_source=self.feed,
+            metrics=HubMetrics(self.registry),
+            wall=self.wall,
+        )
+
+    def start_exercise(self, exercise_id: str) -> None:
+        self.clock.apply(
+            ClockCommand(
+                exercise_id=exercise_id,
+                action=ClockAction.START,
+                issued_at=self.wall.now(),
+                exercise_start=START,
+                speed=1,
+            )
+        )
+
+    def inbound(self, kind: MessageKind, offset: int = 0, **fields: object) -> Inbound:
+        """A record of `kind`, received now (wall time)."""
+        record = make_inbound(make_message(kind, **fields), TOPICS, offset)
+        return Inbound(
+            record.topic,
+            record.partition,
+            record.offset,
+            record.key,
+            record.value,
+            record.headers,
+            self.wall.now().timestamp(),
+        )
+
+    def gauge(self, name: str) -> float:
+        labels = {"channel": "siena", "urgency": "non_urgent"}
+        return self.registry.get_sample_value(name, labels) or 0.0
+
+
+@pytest.fixture
+def world() -> World:
+    return World()
+
+
+async def test_a_batch_is_stored_only_after_its_outputs_are_written(world: World) -> None:
+    request = world.inbound(MessageKind.REQUEST, offset=7)
+
+    await world.core.process([request], 1)
+
+    assert world.sink.events() == [AuditEvent.RECEIVED, AuditEvent.DELIVERED]
+    assert world.requests[REQUEST_ID].received_at == START
+    assert world.positions == {position_key(request.topic, request.partition): 8}
+    assert world.gauge("onestop_hub_open_requests") == 1
+
+
+async def test_a_failed_write_stores_nothing(world: World) -> None:
+    world.sink.fail = True
+
+    with pytest.raises(ConnectionError):
+        await world.core.process([world.inbound(MessageKind.REQUEST)], 1)
+
+    assert world.requests == {} and world.positions == {}
+    assert world.core.exchange.store is world.requests  # the overlay is gone
+
+
+async def test_a_redelivered_batch_is_recognised(world: World) -> None:
+    batch = [world.inbound(MessageKind.REQUEST)]
+    await world.core.process(batch, 1)
+    await world.core.process(batch, 1)
+
+    assert world.sink.written[1].duplicate
+    assert world.sink.events().count(AuditEvent.RECEIVED) == 1
+
+
+async def test_answered_and_settled_the_open_gauge_goes_back(world: World) -> None:
+    await world.core.process([world.inbound(MessageKind.REQUEST)], 1)
+    world.wall.advance(3600)
+    await world.core.process([world.inbound(MessageKind.REPLY, offset=1)], 1)
+
+    assert world.gauge("onestop_hub_open_requests") == 0
+    assert world.requests[REQUEST_ID].settled
+
+
+class TestClockOffsets:
+    def test_a_sender_ahead_of_the_feed_is_waited_for(self, world: World) -> None:
+        assert ClockWait().needed([self.claiming(world, 5)], position=1) == 5
+        assert ClockWait().needed([self.claiming(world, 1)], position=1) is None
+
+    def test_an_offset_that_never_comes_is_waited_for_once(self, world: World) -> None:
+        wait = ClockWait(unreachable=5)
+        assert wait.needed([self.claiming(world, 5)], position=1) is None
+        assert wait.needed([self.claiming(world, 6)], position=5) == 6  # it came meanwhile
+
+    async def test_the_core_waits_and_remembers_what_never_came(self, world: World) -> None:
+        batch = [self.claiming(world, 9)]
+        await world.core.process(batch, 1)
+        await world.core.process([self.claiming(world, 9, offset=1)], 1)
+
+        assert world.feed.waits == [9]
+
+    @staticmethod
+    def claiming(world: World, clock_offset: int, offset: int = 0) -> Inbound:
+        inbound = world.inbound(MessageKind.REQUEST, offset=offset)
+        headers = [*inbound.headers, ("ce_clockoffset", str(clock_offset).encode())]
+        return Inbound(
+            inbound.topic,
+            inbound.partition,
+            inbound.offset,
+            inbound.key,
+            inbound.value,
+            headers,
+            inbound.timestamp,
+        )
+
+
+class TestDeadlines:
+    async def test_a_deadline_falls_due_from_the_heap(self, world: World) -> None:
+        await world.core.process([world.inbound(MessageKind.REQUEST)], 1)
+        world.wall.advance(7 * DAY - 1)
+        await world.core.check_deadlines()
+        assert AuditEvent.OVERDUE not in world.sink.events()
+
+        world.wall.advance(1 + world.core.settings.lateness)
+        await world.core.check_deadlines()
+
+        assert world.sink.events()[-1] is AuditEvent.OVERDUE
+        assert world.requests[REQUEST_ID].overdue
+        assert world.gauge("onestop_hub_overdue_requests") == 1
+
+    async def test_the_check_looks_back_by_its_lateness(self, world: World) -> None:
+        await world.core.process([world.inbound(MessageKind.REQUEST)], 1)
+        world.wall.advance(7 * DAY + world.core.settings.lateness / 2)
+
+        await world.core.check_deadlines()
+
+        assert AuditEvent.OVERDUE not in world.sink.events()
+
+    async def test_requests_of_an_earlier_exercise_never_fall_due(self, world: World) -> None:
+        await world.core.process([world.inbound(MessageKind.REQUEST)], 1)
+        world.start_exercise("drill-2")
+        world.wall.advance(30 * DAY)
+
+        await world.core.check_deadlines()
+
+        assert AuditEvent.OVERDUE not in world.sink.events()
+        assert len(world.core.retention) == 1  # let go after its retention
+
+    async def test_only_owned_partitions_are_indexed(self, world: World) -> None:
+        await world.core.process([world.inbound(MessageKind.REQUEST)], 1)
+        partition = world.requests[REQUEST_ID].partition
+        world.core.assign(set(range(TOPICS.partitions)) - {partition})
+
+        world.core.rebuild_index()
+
+        assert len(world.core.index) == 0
+        assert world.gauge("onestop_hub_open_requests") == 0
+
+
+async def test_finished_requests_are_let_go_after_their_retention() -> None:
+    world = World(retention=60.0)
+    await world.core.process([world.inbound(MessageKind.SPONTANEOUS_INFORMATION)], 1)
+    assert REQUEST_ID in world.requests
+
+    world.wall.advance(59)
+    world.core.let_go_of_finished()
+    assert REQUEST_ID in world.requests
+    world.wall.advance(1)
+    world.core.let_go_of_finished()
+
+    assert REQUEST_ID not in world.requests
+
+
+def test_the_overlay_reads_through_and_flushes_once() -> None:
+    base: dict[str, OpenRequest] = {}
+    overlay = Overlay(base)
+    request = OpenRequest(
+        request_id="R1",
+        case_id="C1",
+        kind=MessageKind.REQUEST,
+        opened_by="R1",
+        requester=Country.PL,
+        requested=Country.DE,
+        language="en",
+        channel=Channel.SIENA,
+        partition=0,
+        state=RequestState.DELIVERED,
+        received_at=START,
+    )
+    overlay["R1"] = request
+    assert overlay["R1"] is request and "R1" not in base
+    assert list(overlay) == ["R1"] and len(overlay) == 1
+
+    assert overlay.flush() == [request]
+    assert base == {"R1": request} and overlay.pending == {}
+
+
+def test_received_time_is_the_records_timestamp_in_exercise_time(world: World) -> None:
+    world.wall.advance(3600)
+    inbound = world.inbound(MessageKind.REQUEST)
+    assert world.clock.at(inbound.timestamp) == START + timedelta(hours=1)
