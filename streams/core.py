@@ -28,7 +28,7 @@ from schemas.envelope import header_map
 from streams.deadline_index import DeadlineIndex, DueEntry
 from streams.effects import Effects, Inbound
 from streams.exchange import Exchange
-from streams.lifecycle import OpenRequest
+from streams.lifecycle import RequestEntry
 from streams.metrics import HubMetrics
 from streams.retention import Finished, RetentionQueue
 from streams.routing import routing_for
@@ -66,20 +66,20 @@ def position_key(topic: str, partition: int) -> str:
     return f"{topic}/{partition}"
 
 
-class Overlay(MutableMapping[str, OpenRequest]):
+class Overlay(MutableMapping[str, RequestEntry]):
     """Writes of the batch in flight, read through to the store; flushed once the batch's
     outputs are acknowledged."""
 
-    def __init__(self, base: MutableMapping[str, OpenRequest]) -> None:
+    def __init__(self, base: MutableMapping[str, RequestEntry]) -> None:
         self.base = base
-        self.pending: dict[str, OpenRequest] = {}
+        self.pending: dict[str, RequestEntry] = {}
 
-    def __getitem__(self, key: str) -> OpenRequest:
+    def __getitem__(self, key: str) -> RequestEntry:
         if key in self.pending:
             return self.pending[key]
         return self.base[key]
 
-    def __setitem__(self, key: str, value: OpenRequest) -> None:
+    def __setitem__(self, key: str, value: RequestEntry) -> None:
         self.pending[key] = value
 
     def __delitem__(self, key: str) -> None:
@@ -92,7 +92,7 @@ class Overlay(MutableMapping[str, OpenRequest]):
     def __len__(self) -> int:
         return len(set(self.pending) | set(self.base))
 
-    def flush(self) -> list[OpenRequest]:
+    def flush(self) -> list[RequestEntry]:
         """Write pending state to the store; return what was written."""
         written = list(self.pending.values())
         for key, value in self.pending.items():
@@ -127,7 +127,7 @@ class HubCore:
         self,
         settings: HubSettings,
         *,
-        requests: MutableMapping[str, OpenRequest],
+        requests: MutableMapping[str, RequestEntry],
         positions: MutableMapping[str, int],
         sink: OutputSink,
         clock: ExerciseClock,
@@ -278,7 +278,7 @@ class HubCore:
     # ---- bookkeeping ---------------------------------------------------------------------
 
     def account(
-        self, results: list[Effects], written: list[OpenRequest], seconds: float, count: int
+        self, results: list[Effects], written: list[RequestEntry], seconds: float, count: int
     ) -> None:
         """Deadlines, retention and metrics of what was written."""
         # Deadlines first: nothing below may cost a request its place in the index.
@@ -313,7 +313,7 @@ class HubCore:
                 self.metrics.processing.observe(per_message)
 
 
-def _labels(request: OpenRequest) -> tuple[str, str]:
+def _labels(request: RequestEntry) -> tuple[str, str]:
     return request.channel.value, (request.urgency.value if request.urgency else "non_urgent")
 
 

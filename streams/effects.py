@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from schemas.audit import AuditRecord
 from schemas.enums import MessageKind
 from schemas.envelope import KafkaRecord
-from streams.lifecycle import OpenRequest
+from streams.lifecycle import RequestEntry
 from streams.validation import Rejection
 
 
@@ -46,6 +46,6 @@ class Effects:
     duplicate: bool = False
     kind: MessageKind | None = None
     rejection: Rejection | None = None
-    opened: OpenRequest | None = None
-    settled: OpenRequest | None = None
-    overdue: OpenRequest | None = None
+    opened: RequestEntry | None = None
+    settled: RequestEntry | None = None
+    overdue: RequestEntry | None = None

@@ -44,7 +44,7 @@ from schemas.messages import (
 from schemas.topics import Topics
 from streams.deadletters import HUB_ACTOR, dead_letter
 from streams.effects import Effects, Inbound, Outbound
-from streams.lifecycle import LifecycleError, OpenRequest, apply_answer, mark_overdue
+from streams.lifecycle import LifecycleError, RequestEntry, apply_answer, mark_overdue
 from streams.routing import NoChannelError, RoutingConfig, route
 from streams.validation import (
     Rejection,
@@ -54,7 +54,7 @@ from streams.validation import (
     check_sender,
 )
 
-Store = MutableMapping[str, OpenRequest]
+Store = MutableMapping[str, RequestEntry]
 
 
 @dataclass
@@ -139,7 +139,7 @@ class Exchange:
             else None
         )
         seconds = limit.seconds if limit is not None else None
-        request = OpenRequest(
+        request = RequestEntry(
             request_id=message.request_id,
             case_id=message.case_id,
             kind=kind,
@@ -304,7 +304,7 @@ class Exchange:
             return Effects()
         return self._flag_overdue(request, now, wall)
 
-    def _flag_overdue(self, request: OpenRequest, now: datetime, wall: datetime) -> Effects:
+    def _flag_overdue(self, request: RequestEntry, now: datetime, wall: datetime) -> Effects:
         """`request`, past its deadline at exercise time `now`, flagged overdue: the
         notices to both parties and the audit record."""
         request_id = request.request_id
@@ -385,7 +385,7 @@ class Exchange:
         return dead_letter(self.topics, inbound, rejection, now, wall, message)
 
     def _deliver(
-        self, message: MessageBase, channel: Channel, inbound: Inbound, request: OpenRequest
+        self, message: MessageBase, channel: Channel, inbound: Inbound, request: RequestEntry
     ) -> Outbound:
         """The inbox copy: the very record the sender wrote (value, CloudEvents headers and
         timestamp untouched: the recipient times its answer from the hub's receipt), plus
@@ -408,7 +408,7 @@ class Exchange:
         event: AuditEvent,
         operation: Operation,
         message: MessageBase,
-        request: OpenRequest,
+        request: RequestEntry,
         now: datetime,
         wall: datetime,
         *,
@@ -443,7 +443,7 @@ class Exchange:
         )
 
 
-def _request_fields(request: OpenRequest) -> dict[str, Any]:
+def _request_fields(request: RequestEntry) -> dict[str, Any]:
     """The fields of `Details` every record about `request` carries."""
     return {"request_kind": request.kind, "urgency": request.urgency}
 

@@ -1,4 +1,4 @@
-"""A request's life at the hub (pure): the open-request record and how answers move it.
+"""A request's life at the hub (pure): the entry the hub keeps for it, and how answers move it.
 
 The deadline is counted in exercise time from receipt. A clarification request pauses the
 clock until the requester answers; a delay notice (judicial authorisation, Art. 5(2))
@@ -27,7 +27,7 @@ from schemas.messages import ONE_WAY_KINDS
 SETTLED_STATES = frozenset({RequestState.ANSWERED, RequestState.REFUSED, RequestState.CLOSED})
 
 
-class OpenRequest(BaseModel):
+class RequestEntry(BaseModel):
     """What the hub keeps about one request (or one-way message, for deduplication).
     Times are exercise time; durations are exercise seconds."""
 
@@ -79,15 +79,15 @@ class Transition(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     event: AuditEvent
-    before: OpenRequest
-    after: OpenRequest
+    before: RequestEntry
+    after: RequestEntry
 
 
 class LifecycleError(ValueError):
     """An answer that the request's state does not allow; the message says why."""
 
 
-def _stopped(request: OpenRequest, now: datetime) -> dict[str, object]:
+def _stopped(request: RequestEntry, now: datetime) -> dict[str, object]:
     """Fields that stop the request's clock at `now`."""
     if request.running_since is None:
         return {}
@@ -96,7 +96,7 @@ def _stopped(request: OpenRequest, now: datetime) -> dict[str, object]:
 
 
 def apply_answer(
-    request: OpenRequest,
+    request: RequestEntry,
     kind: MessageKind,
     message_id: str,
     now: datetime,
@@ -157,7 +157,7 @@ def apply_answer(
     return Transition(event=event, before=request, after=request.model_copy(update=update))
 
 
-def mark_overdue(request: OpenRequest, now: datetime) -> OpenRequest | None:
+def mark_overdue(request: RequestEntry, now: datetime) -> RequestEntry | None:
     """The request flagged overdue if its deadline has passed at `now`, else None."""
     deadline = request.deadline
     if request.overdue or deadline is None or deadline > now:

@@ -18,7 +18,7 @@ from schemas.messages import (
     kind_of,
 )
 from schemas.topics import partition_for
-from streams.lifecycle import OpenRequest
+from streams.lifecycle import RequestEntry
 
 
 @dataclass(frozen=True)
@@ -92,7 +92,7 @@ def check_opening(message: MessageBase) -> Rejection | None:
     return None
 
 
-def check_answer(message: MessageBase, request: OpenRequest) -> Rejection | None:
+def check_answer(message: MessageBase, request: RequestEntry) -> Rejection | None:
     """An answer must come from the right party, to the right party, in the request's
     language."""
     kind = kind_of(message)

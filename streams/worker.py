@@ -29,7 +29,7 @@ from schemas.topics import partition_for, process_client_id
 from streams.core import HubCore
 from streams.effects import Inbound
 from streams.ledger import InputLedger
-from streams.lifecycle import OpenRequest
+from streams.lifecycle import RequestEntry
 from streams.metrics import HubMetrics
 from streams.settings import HubSettings
 from streams.transport import HubApp
@@ -56,19 +56,19 @@ class PositionTable(faust.Table[str, bytes]):
         return int(str(key).rsplit("/", 1)[1])
 
 
-class RequestStore(MutableMapping[str, OpenRequest]):
-    """The request table seen as a mapping of OpenRequest, stored as compact JSON bytes."""
+class RequestStore(MutableMapping[str, RequestEntry]):
+    """The request table seen as a mapping of RequestEntry, stored as compact JSON bytes."""
 
     def __init__(self, table: RequestTable) -> None:
         self.table = table
 
-    def __getitem__(self, key: str) -> OpenRequest:
+    def __getitem__(self, key: str) -> RequestEntry:
         raw = self.table.get(key)
         if raw is None:
             raise KeyError(key)
-        return OpenRequest.model_validate_json(raw)
+        return RequestEntry.model_validate_json(raw)
 
-    def __setitem__(self, key: str, value: OpenRequest) -> None:
+    def __setitem__(self, key: str, value: RequestEntry) -> None:
         self.table[key] = value.model_dump_json(exclude_defaults=True).encode()
 
     def __delitem__(self, key: str) -> None:
@@ -152,7 +152,7 @@ class Hub:
         self.app.fetch_min_bytes = settings.fetch_min_bytes
         self.app.fetch_max_wait_ms = round(settings.fetch_max_wait * 1000)
         # Faust picks the changelog codecs from the types: str keys as JSON strings, bytes
-        # values raw (an OpenRequest's compact JSON; an offset as decimal text).
+        # values raw (an RequestEntry's compact JSON; an offset as decimal text).
         self.request_table = RequestTable(
             self.app,
             name="requests",

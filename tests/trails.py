@@ -28,7 +28,7 @@ from schemas.messages import ANSWER_KINDS_FROM_REQUESTER, MessageBase
 from schemas.topics import Topics, partition_for
 from streams.effects import Effects, Inbound
 from streams.exchange import Exchange
-from streams.lifecycle import OpenRequest
+from streams.lifecycle import RequestEntry
 from streams.routing import RoutingConfig
 from tests.factories import make_message
 
@@ -49,7 +49,7 @@ class ExchangeTrail:
     topics: Topics = field(default_factory=lambda: Topics("onestop"))
     routing: RoutingConfig = field(default_factory=RoutingConfig)
     records: list[AuditRecord] = field(default_factory=list)
-    store: dict[str, OpenRequest] = field(default_factory=dict)
+    store: dict[str, RequestEntry] = field(default_factory=dict)
     _heads: dict[int, ChainHead] = field(default_factory=dict)
     _offsets: dict[tuple[str, int], int] = field(default_factory=dict)
     _serial: int = 0

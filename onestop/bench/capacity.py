@@ -2,7 +2,7 @@
 due deadlines as the number of open requests grows.
 
 Memory: the hub keeps each open request in its Faust table as
-`OpenRequest.model_dump_json(exclude_defaults=True).encode()` keyed by request id
+`RequestEntry.model_dump_json(exclude_defaults=True).encode()` keyed by request id
 (`streams.worker.RequestStore`), in memory (`store="memory://"`), and schedules its deadline in
 `streams.deadline_index.DeadlineIndex`. We build the same bytes for N requests (the first
 one made by `Exchange.receive` itself, the others copies with their own ids) and measure the
@@ -35,7 +35,7 @@ from schemas.topics import Topics, partition_for
 from streams.deadline_index import DeadlineIndex, DueEntry
 from streams.effects import Inbound
 from streams.exchange import Exchange
-from streams.lifecycle import OpenRequest
+from streams.lifecycle import RequestEntry
 from streams.routing import RoutingConfig
 
 DEFAULT_REQUESTS: Final = 1_000_000
@@ -57,11 +57,11 @@ def request_id(number: int) -> str:
     return f"PL-REQ-2026-{number:07d}"
 
 
-def stored_open_request() -> OpenRequest:
-    """The OpenRequest the hub stores for a non-urgent PL -> LT request, made by
+def stored_open_request() -> RequestEntry:
+    """The RequestEntry the hub stores for a non-urgent PL -> LT request, made by
     `Exchange.receive` itself."""
     topics = Topics("capacity")
-    store: dict[str, OpenRequest] = {}
+    store: dict[str, RequestEntry] = {}
     exchange = Exchange(topics, DIRECTIVE_2023_977, RoutingConfig(), store)
     message = Request(
         message_id=request_id(0),
@@ -135,7 +135,7 @@ def measure_open_request_memory(count: int = DEFAULT_REQUESTS) -> OpenRequestMem
     after_index = rss_bytes()
     started = time.perf_counter()
     for raw in table.values():
-        OpenRequest.model_validate_json(raw)
+        RequestEntry.model_validate_json(raw)
     decode_seconds = time.perf_counter() - started
     table_bytes = after_table - before
     index_bytes = after_index - after_table

@@ -17,7 +17,7 @@ from schemas.enums import Channel, Country, MessageKind, RequestState
 from schemas.topics import Topics
 from streams.core import ClockWait, HubCore, Overlay, position_key
 from streams.effects import Effects, Inbound
-from streams.lifecycle import OpenRequest
+from streams.lifecycle import RequestEntry
 from streams.metrics import HubMetrics
 from streams.settings import HubSettings
 from tests.factories import REQUEST_ID, make_inbound, make_message
@@ -67,7 +67,7 @@ class World:
         self.wall = ManualClock(WALL)
         self.clock = ExerciseClock(self.wall)
         self.start_exercise("drill-1")
-        self.requests: dict[str, OpenRequest] = {}
+        self.requests: dict[str, RequestEntry] = {}
         self.positions: dict[str, int] = {}
         self.sink = Sink()
         self.feed = Feed()
@@ -246,9 +246,9 @@ async def test_finished_requests_are_let_go_after_their_retention() -> None:
 
 
 def test_the_overlay_reads_through_and_flushes_once() -> None:
-    base: dict[str, OpenRequest] = {}
+    base: dict[str, RequestEntry] = {}
     overlay = Overlay(base)
-    request = OpenRequest(
+    request = RequestEntry(
         request_id="R1",
         case_id="C1",
         kind=MessageKind.REQUEST,

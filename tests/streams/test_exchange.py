@@ -27,7 +27,7 @@ from schemas.messages import MessageBase, OverdueNotice
 from schemas.topics import Topics
 from streams.effects import Effects, Inbound
 from streams.exchange import Exchange
-from streams.lifecycle import OpenRequest
+from streams.lifecycle import RequestEntry
 from streams.routing import RoutingConfig
 from tests.factories import REQUEST_ID, SENT_AT, WALL_TIME, make_inbound, make_message
 
@@ -37,7 +37,7 @@ NOW = SENT_AT + timedelta(seconds=5)
 NON_URGENT_DEADLINE = NOW + timedelta(days=7)
 K = MessageKind
 
-Store = dict[str, OpenRequest]
+Store = dict[str, RequestEntry]
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from schemas.enums import (
     RequestState,
     Urgency,
 )
-from streams.lifecycle import LifecycleError, OpenRequest, apply_answer, mark_overdue
+from streams.lifecycle import LifecycleError, RequestEntry, apply_answer, mark_overdue
 
 RECEIVED = datetime(2030, 6, 15, 6, 0, tzinfo=UTC)
 LIMIT = timedelta(hours=8)
@@ -26,7 +26,7 @@ DEADLINE = RECEIVED + LIMIT
 HOUR = timedelta(hours=1)
 
 
-def open_request(**overrides: Any) -> OpenRequest:
+def open_request(**overrides: Any) -> RequestEntry:
     """An urgent request PL -> DE on directly accessible information (8 h), delivered at
     RECEIVED with its clock running."""
     fields: dict[str, Any] = {
@@ -47,10 +47,10 @@ def open_request(**overrides: Any) -> OpenRequest:
         "running_since": RECEIVED,
         **overrides,
     }
-    return OpenRequest(**fields)
+    return RequestEntry(**fields)
 
 
-def answer(request: OpenRequest, kind: MessageKind, at: datetime, n: int = 1) -> OpenRequest:
+def answer(request: RequestEntry, kind: MessageKind, at: datetime, n: int = 1) -> RequestEntry:
     return apply_answer(request, kind, f"DE-MSG-{n}", at).after
 
 

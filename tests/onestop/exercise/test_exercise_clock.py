@@ -81,3 +81,7 @@ async def test_pause_jump_and_speed_steer_a_running_exercise(
     # Received in the paused, jumped time; answered one exercise hour later at high speed.
     assert held + timedelta(hours=2) <= received < held + timedelta(hours=2, minutes=1)
     assert timedelta(hours=1) <= answered - received < timedelta(hours=1, minutes=30)
+    # The speed took effect: the exercise hour passed in a tenth of a wall second (at the
+    # scenario's speed of 60 it would have taken a wall minute).
+    wall = events[AuditEvent.ANSWERED].wall_time - events[AuditEvent.RECEIVED].wall_time
+    assert wall < timedelta(seconds=5)
