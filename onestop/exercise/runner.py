@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
-import random
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,17 +24,16 @@ from pathlib import Path
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from onestop.exercise.clock_control import publish_clock
+from onestop.exercise.plan import ExercisePlan, Send
 from onestop.exercise.progress import ExerciseProgress
-from onestop.exercise.scenario import Inject, Scenario
+from onestop.exercise.scenario import Scenario
 from onestop.kafka.groups import active_groups, wait_until_stable
 from onestop.kafka.services import ServiceProcess, hub_process
 from onestop.kafka.topics import ensure_topics
 from producers.host import NodeHost
-from producers.traffic import PlannedMessage, background_traffic, build_message
 from schemas.audit import AuditRecord
 from schemas.clock import ChannelOutage, ClockAction, ClockCommand, ExerciseSetup
-from schemas.enums import Country, MessageKind, Outcome
-from schemas.messages import ONE_WAY_KINDS, MessageBase
+from schemas.enums import Country, Outcome
 from schemas.topics import Topics
 
 TICK_SECONDS = 0.25
@@ -140,13 +137,7 @@ class ExerciseRunner:
         self.start = scenario.clock.start
         self.end = self.start + scenario.clock.end
         self.progress = ExerciseProgress(on_outcome=self._on_outcome)
-        self.request_of = {i.id: f"{self.run_id}.{i.id}" for i in scenario.injects}
-        self.inject_of = {r: i for i, r in self.request_of.items()}
-        self.sent: set[str] = set()
-        self.skipped: set[str] = set()
-        self.background: list[PlannedMessage] = []
-        self.background_sent = 0
-        self.sent_requests: set[str] = set()  # ids of every inject and background message sent
+        self.plan = ExercisePlan(scenario, self.run_id, self.seed)
         self.seen_requests: set[str] = set()
         self.records: list[AuditRecord] = []
         self.host: NodeHost | None = None
@@ -217,8 +208,8 @@ class ExerciseRunner:
             exercise_start=self.start,
             exercise_end=self.end,
             records=self.records,
-            injects=dict(self.request_of),
-            outcomes={i: self.progress.outcome(r) for i, r in self.request_of.items()},
+            injects=dict(self.plan.request_of),
+            outcomes={i: self.progress.outcome(r) for i, r in self.plan.request_of.items()},
             unsettled=unsettled,
         )
 
@@ -297,98 +288,32 @@ class ExerciseRunner:
         finally:
             await consumer.stop()
 
-    # ---- injects -----------------------------------------------------------------------
+    # ---- injects ----------------------------------------------------------------------
 
     def _schedule(self) -> None:
-        assert self.host is not None
-        for inject in self.scenario.injects:
-            if inject.after is None:
-                self._schedule_inject(inject, self.start + inject.at)
-        background = self.scenario.background
-        if background is not None:
-            self.background = background_traffic(
-                random.Random(f"{self.seed}/background"),
-                sorted(self.scenario.nodes),
-                self.start,
-                self.end,
-                background.rate_per_hour,
-                background.kinds,
-                background.urgent_share,
-                self.run_id,
-            )
-            for item in self.background:
-                self.host.scheduler.at(item.at, functools.partial(self._send_planned, item))
+        for send in self.plan.initial():
+            self._schedule_send(send)
 
-    async def _send_planned(self, item: PlannedMessage, moment: datetime) -> None:
+    def _schedule_send(self, send: Send) -> None:
         assert self.host is not None
-        if self.closing:
-            return
-        await self.host.nodes[item.sender].send(item.message(moment))
-        self.sent_requests.add(item.request_id)
-        self.background_sent += 1
+        host = self.host
 
-    def _schedule_inject(self, inject: Inject, moment: datetime) -> None:
-        assert self.host is not None
-
-        async def send(at: datetime) -> None:
-            assert self.host is not None
-            if self.closing or at >= self.end:
-                self.skipped.add(inject.id)  # its moment falls after the exercise's end
+        async def deliver(moment: datetime) -> None:
+            if self.closing:
+                if send.inject is not None:
+                    self.plan.skipped.add(send.inject.id)
                 return
-            await self.host.nodes[inject.sender].send(self._message(inject, at))
-            self.sent_requests.add(self.request_of[inject.id])
-            self.sent.add(inject.id)
+            message = self.plan.message(send, moment)
+            if message is not None:
+                await host.nodes[send.sender].send(message)
 
-        self.host.scheduler.at(moment, send, f"inject {inject.id}")
-
-    def _message(self, inject: Inject, moment: datetime) -> MessageBase:
-        fields = dict(inject.payload)
-        if inject.kind is MessageKind.REQUEST:
-            fields.setdefault("urgency", inject.urgency)
-            fields.setdefault("accessibility", inject.accessibility)
-            if inject.urgency_reason:
-                fields.setdefault("urgency_reason", inject.urgency_reason)
-        if inject.kind is MessageKind.PRUM_FOLLOWUP and "hit_request_id" in fields:
-            hit = str(fields["hit_request_id"])
-            fields["hit_request_id"] = self.request_of.get(hit, hit)
-        request_id = self.request_of[inject.id]
-        return build_message(
-            inject.kind,
-            request_id=request_id,
-            case_id=f"{self.run_id}.{inject.case or inject.id}",
-            sender=inject.sender,
-            recipient=inject.recipient,
-            sent_at=moment,
-            subject=inject.subject,
-            language=inject.language,
-            handling_code=inject.handling_code,
-            fields=fields,
-        )
+        host.scheduler.at(send.at, deliver, f"send {send.request_id}")
 
     def _on_outcome(self, request_id: str, outcome: Outcome, moment: datetime) -> None:
-        trigger = self.inject_of.get(request_id)
-        if trigger is None:
-            return
-        for inject in self.scenario.injects:
-            after = inject.after
-            if after is None or after.inject != trigger or inject.id in self.sent:
-                continue
-            if after.outcome == outcome:
-                self._schedule_inject(inject, moment + inject.at)
-            elif outcome is not Outcome.OVERDUE:
-                self.skipped.add(inject.id)  # settled otherwise: its trigger cannot come
+        for send in self.plan.on_outcome(request_id, outcome, moment):
+            self._schedule_send(send)
 
     # ---- the end -----------------------------------------------------------------------
-
-    def _decided(self, inject: Inject) -> bool:
-        if inject.id in self.skipped:
-            return True
-        if inject.id not in self.sent:
-            return False
-        if inject.kind in ONE_WAY_KINDS:
-            return self.request_of[inject.id] in self.seen_requests
-        progress = self.progress.requests.get(self.request_of[inject.id])
-        return progress is not None and progress.settled is not None
 
     async def _wait_for_end(self) -> str:
         assert self.host is not None
@@ -396,8 +321,7 @@ class ExerciseRunner:
             self._report()
             if self.ended_by_hand.is_set():
                 return "ended"
-            injects_done = all(self._decided(i) for i in self.scenario.injects)
-            if injects_done and self.background_sent == len(self.background):
+            if self.plan.over(self.progress, self.seen_requests):
                 return "settled"
             if self.host.clock.now() >= self.end:
                 # Everything planned before the end has been handed to the nodes by now:
@@ -413,7 +337,7 @@ class ExerciseRunner:
         limit = max(self.host.clock.now(), self.end) + self.scenario.clock.grace
         while True:
             self._report()
-            if self.progress.open == 0 and self.sent_requests <= self.seen_requests:
+            if self.plan.settled(self.progress, self.seen_requests):
                 break
             if self.host.clock.now() >= limit:
                 break
@@ -429,9 +353,9 @@ class ExerciseRunner:
         self.on_snapshot(
             Snapshot(
                 exercise_time=self.host.clock.now(),
-                injects_sent=len(self.sent),
+                injects_sent=len(self.plan.sent),
                 injects_total=len(self.scenario.injects),
-                background_sent=self.background_sent,
+                background_sent=self.plan.background_sent,
                 open=p.open,
                 overdue=p.overdue,
                 answered=p.count(Outcome.ANSWERED),

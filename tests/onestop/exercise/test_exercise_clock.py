@@ -64,10 +64,10 @@ async def test_pause_jump_and_speed_steer_a_running_exercise(
     await until(lambda: clock.paused)
     held = clock.now()
     assert held < START + timedelta(hours=1)
-    assert not runner.sent  # the inject at T+01:00 waits
+    assert not runner.plan.sent  # the inject at T+01:00 waits
 
     await steer(ClockAction.JUMP, jump_seconds=2 * 3600)
-    await until(lambda: "one" in runner.sent)  # due at once, although paused
+    await until(lambda: "one" in runner.plan.sent)  # due at once, although paused
     assert clock.now() == held + timedelta(hours=2)
 
     await steer(ClockAction.SPEED, speed=36_000)

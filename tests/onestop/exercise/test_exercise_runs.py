@@ -1,8 +1,9 @@
 """The shipped scenarios run to their end on a real broker, and a scenario played twice with
-one seed, back to back on one broker and namespace, is the same exercise; another seed
-gives another exercise. The runs are played eight times faster than shipped: what makes
-the exercise the same (decisions drawn from the seed and the scenario's names, messages
-stamped with their planned moment) does not depend on the clock's speed."""
+one seed, back to back on one broker and namespace, is the same exercise (and the one the
+in-memory exchange plays); another seed gives another exercise. The runs are played eight
+times faster than shipped: what makes the exercise the same (decisions drawn from the seed
+and the scenario's names, messages stamped with their planned moment) does not depend on
+the clock's speed."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from onestop.audit.report import Report
+from onestop.audit.report import Report, build_report
 from onestop.audit.statistics import BOUND
 from onestop.exercise.replay import differences, run_figures
 from onestop.exercise.reporting import exercise_report
@@ -21,6 +22,7 @@ from onestop.exercise.scenario import load_scenario
 from onestop.paths import EXERCISES_DIR
 from schemas.enums import Outcome
 from schemas.messages import ONE_WAY_KINDS
+from tests.memory_exchange import play_in_memory
 
 SCENARIOS = sorted(EXERCISES_DIR.glob("*.yaml"))
 FASTER = 8
@@ -60,6 +62,9 @@ async def test_a_scenario_played_twice_on_one_namespace_is_the_same_exercise(
     a = run_figures(first.report, first.result.run_id)
     b = run_figures(second.report, second.result.run_id)
     assert differences(a, b, first.result.speed) == []
+    # ... and the same exercise as the in-memory exchange plays (hub core, nodes, no Kafka).
+    memory = run_figures(build_report((await play_in_memory(scenario)).records), "run")
+    assert differences(a, memory, first.result.speed) == []
     assert a.requests.keys() >= {i.id for i in scenario.injects if i.kind not in ONE_WAY_KINDS}
     pairs = [(a.answer_hours[k], b.answer_hours.get(k)) for k in a.answer_hours]
     spread = max((abs(x - y) for x, y in pairs if x is not None and y is not None), default=0.0)
