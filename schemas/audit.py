@@ -47,6 +47,7 @@ class AuditEvent(StrEnum):
     ACKNOWLEDGED = "acknowledged"
     OVERDUE = "overdue"
     REJECTED = "rejected"  # bad input kept in the dead-letter topic
+    EXERCISE_CONTROL = "exercise_control"  # a clock command: start, pause, jump, end, ...
 
 
 class AuditRecord(BaseModel):

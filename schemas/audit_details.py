@@ -92,7 +92,32 @@ class RejectedDetails(BaseModel):
         return self.model_dump(mode="json", exclude_unset=True)
 
 
-AuditDetails = ReceivedDetails | DeliveredDetails | AnswerDetails | OverdueDetails | RejectedDetails
+class ControlDetails(BaseModel):
+    """Exercise control acted on the clock: part of the exercise's record."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    action: str  # a `ClockAction` value
+    clock_offset: int  # where the command sits on the clock topic
+    exercise_id: str
+    actor: str | None = None
+    reason: str | None = None
+    speed: float | None = None
+    jump_seconds: float | None = None
+
+    def wire(self) -> dict[str, Any]:
+        """The details as written to the audit topic: only the fields that were given."""
+        return self.model_dump(mode="json", exclude_unset=True)
+
+
+AuditDetails = (
+    ReceivedDetails
+    | DeliveredDetails
+    | AnswerDetails
+    | OverdueDetails
+    | RejectedDetails
+    | ControlDetails
+)
 
 #: Which model reads the details of a record of each event (by the event's value).
 DETAILS_OF_EVENT: Final[dict[str, type[BaseModel]]] = {
@@ -107,6 +132,7 @@ DETAILS_OF_EVENT: Final[dict[str, type[BaseModel]]] = {
     "acknowledged": AnswerDetails,
     "overdue": OverdueDetails,
     "rejected": RejectedDetails,
+    "exercise_control": ControlDetails,
 }
 
 

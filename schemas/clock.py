@@ -76,6 +76,12 @@ class ClockCommand(BaseModel):
         default=None, ge=0, description="For jump: exercise seconds to skip forward"
     )
     setup: ExerciseSetup | None = Field(default=None, description="For start")
+    reason: str | None = Field(
+        default=None, max_length=300, description="Why exercise control gave it (audited)"
+    )
+    actor: str | None = Field(
+        default=None, max_length=40, description="Who gave it: the runner, a console role"
+    )
 
 
 class Clock(Protocol):

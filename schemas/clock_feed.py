@@ -31,6 +31,7 @@ class ClockFeed:
         self._consumer: AIOKafkaConsumer | None = None
         self._task: asyncio.Task[None] | None = None
         self.position = 0  # offset after the last command read (the topic has one partition)
+        self.applied: list[tuple[int, ClockCommand]] = []  # every command read, with offset
         self._changed = asyncio.Condition()
 
     async def start(self) -> None:
@@ -76,8 +77,13 @@ class ClockFeed:
                     log.warning("ignoring invalid clock command at %s: %s", record, exc)
                     continue
                 self.clock.apply(command)
+                self.applied.append((int(getattr(record, "offset", 0)), command))
         async with self._changed:
             self._changed.notify_all()
+
+    def commands_since(self, offset: int) -> list[tuple[int, ClockCommand]]:
+        """The commands read at `offset` and after, with their offsets."""
+        return [(at, command) for at, command in self.applied if at >= offset]
 
     async def wait_for(self, position: int, wait_seconds: float = 10.0) -> bool:
         """Wait until the commands before offset `position` are applied (a sender said its

@@ -47,6 +47,11 @@ class Topics:
         """Exercise clock commands (one partition: a total order)."""
         return f"{self.namespace}.clock"
 
+    @property
+    def observations(self) -> str:
+        """The exercise control team's observations (one partition: a total order)."""
+        return f"{self.namespace}.observations"
+
     def party_of(self, topic: str) -> Country | None:
         """The party whose outbox or inbox `topic` is, or None for any other topic."""
         prefix, _, code = topic.rpartition(".")

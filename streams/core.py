@@ -22,9 +22,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Final, Protocol
 
-from schemas.clock import Clock, ExerciseClock, ExerciseSetup, SystemClock
+from schemas.clock import Clock, ClockCommand, ExerciseClock, ExerciseSetup, SystemClock
 from schemas.enums import Channel
 from schemas.envelope import header_map
+from streams.control import CONTROL_PARTITION, control_record
 from streams.deadline_index import DeadlineIndex, DueEntry
 from streams.effects import Effects, Inbound
 from streams.exchange import Exchange
@@ -58,6 +59,10 @@ class ClockSource(Protocol):
     async def wait_for(self, position: int, wait_seconds: float = 10.0) -> bool:
         """Wait until the commands before offset `position` are applied; False when that
         takes longer than `wait_seconds`."""
+        ...
+
+    def commands_since(self, offset: int) -> list[tuple[int, ClockCommand]]:
+        """The commands applied at `offset` and after, with their offsets."""
         ...
 
 
@@ -227,6 +232,7 @@ class HubCore:
         if self.index_stale:
             self.rebuild_index()
         self.let_go_of_finished()
+        await self.record_exercise_control()
         due = self.index.due(now)
         if not due:
             return
@@ -240,6 +246,23 @@ class HubCore:
         await self.sink.write(results)
         written = overlay.flush()
         self.account(results, written, 0.0, 0)
+
+    async def record_exercise_control(self) -> None:
+        """Audit the clock commands not audited yet, once each: the owner of the audit's
+        partition 0 writes them there, and remembers where it got to with its positions."""
+        if CONTROL_PARTITION not in self.owned:
+            return
+        key = position_key(self.topics.clock, 0)
+        commands = self.clock_source.commands_since(self.positions.get(key, 0))
+        if not commands:
+            return
+        wall = self.wall.now()
+        records = [
+            control_record(offset, command, self.clock.at(command.issued_at.timestamp()), wall)
+            for offset, command in commands
+        ]
+        await self.sink.write([Effects(audit=records)])
+        self.positions[key] = commands[-1][0] + 1
 
     def let_go_of_finished(self) -> None:
         """Remove from the store the finished requests kept past their retention."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from schemas.audit import AuditEvent, AuditRecord
-from schemas.audit_details import AnswerDetails, RejectedDetails
+from schemas.audit_details import AnswerDetails, Details, RejectedDetails
 
 ANSWER_BUCKETS = (60, 300, 900, 1800, 3600, 4 * 3600, 8 * 3600, 12 * 3600, 86400, 3 * 86400,
                   7 * 86400, 14 * 86400)  # fmt: skip
@@ -91,11 +91,8 @@ class HubMetrics:
         """Count what an audit record says happened (the audit trail is the one source)."""
         channel = record.channel.value if record.channel else "none"
         details = record.details
-        urgency = (
-            details.urgency.value
-            if not isinstance(details, RejectedDetails) and details.urgency
-            else "non_urgent"
-        )
+        level = details.urgency if isinstance(details, Details) else None
+        urgency = level.value if level is not None else "non_urgent"
         kind = record.kind.value if record.kind else "unknown"
         match record.event:
             case AuditEvent.DELIVERED:

@@ -48,6 +48,9 @@ class AlwaysCaughtUp:
     async def wait_for(self, position: int, wait_seconds: float = 10.0) -> bool:
         return True
 
+    def commands_since(self, offset: int) -> list[tuple[int, ClockCommand]]:
+        return []
+
 
 @dataclass
 class MemorySink:

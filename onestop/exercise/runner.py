@@ -32,6 +32,7 @@ from onestop.kafka.services import ServiceProcess, hub_process
 from onestop.kafka.topics import ensure_topics
 from producers.host import NodeHost
 from schemas.audit import AuditRecord
+from schemas.audit_details import ControlDetails
 from schemas.clock import ChannelOutage, ClockAction, ClockCommand, ExerciseSetup
 from schemas.enums import Country, Outcome
 from schemas.topics import Topics
@@ -281,6 +282,11 @@ class ExerciseRunner:
                         record = AuditRecord.model_validate_json(raw.value)
                         if record.request_id and not record.request_id.startswith(prefix):
                             continue  # an earlier run's request in the same namespace
+                        control = record.details
+                        if isinstance(control, ControlDetails) and (
+                            control.exercise_id != self.run_id
+                        ):
+                            continue  # another run's clock command
                         self.records.append(record)
                         if record.request_id:
                             self.seen_requests.add(record.request_id)

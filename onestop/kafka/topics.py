@@ -46,6 +46,7 @@ def wanted_topics(
     wanted[topics.audit] = new(topics.audit, topics.partitions, forever)
     wanted[topics.deadletter] = new(topics.deadletter, topics.partitions, forever)
     wanted[topics.clock] = new(topics.clock, 1, forever)
+    wanted[topics.observations] = new(topics.observations, 1, forever)
     return wanted
 
 
@@ -72,7 +73,8 @@ async def ensure_topics(
                 if code and code != TopicAlreadyExistsError.errno:
                     raise for_code(code)(f"creating topic {name}")
             await _wait_for_leaders(admin, [t.name for t in missing])
-        present = [name for name in wanted if name != topics.clock]
+        single = {topics.clock, topics.observations}  # one partition each: a total order
+        present = [name for name in wanted if name not in single]
         if present:
             for meta in await admin.describe_topics(present):
                 count = len(meta["partitions"])

@@ -51,6 +51,7 @@ class Feed:
         self.position = position
         self.reachable = reachable
         self.waits: list[int] = []
+        self.commands: list[tuple[int, ClockCommand]] = []
 
     async def wait_for(self, position: int, wait_seconds: float = 10.0) -> bool:
         self.waits.append(position)
@@ -58,6 +59,9 @@ class Feed:
             self.position = position
             return True
         return False
+
+    def commands_since(self, offset: int) -> list[tuple[int, ClockCommand]]:
+        return [(at, command) for at, command in self.commands if at >= offset]
 
 
 class World:
@@ -273,3 +277,36 @@ def test_received_time_is_the_records_timestamp_in_exercise_time(world: World) -
     world.wall.advance(3600)
     inbound = world.inbound(MessageKind.REQUEST)
     assert world.clock.at(inbound.timestamp) == START + timedelta(hours=1)
+
+
+class TestExerciseControl:
+    def pause(self, world: World, offset: int, reason: str) -> None:
+        command = ClockCommand(
+            exercise_id="drill-1",
+            action=ClockAction.PAUSE,
+            issued_at=world.wall.now(),
+            reason=reason,
+            actor="trainer",
+        )
+        world.clock.apply(command)
+        world.feed.commands.append((offset, command))
+
+    async def test_each_clock_command_is_audited_once_with_its_reason(self, world: World) -> None:
+        self.pause(world, 3, "briefing before phase two")
+        await world.core.check_deadlines()
+        await world.core.check_deadlines()
+
+        records = [r for e in world.sink.written for r in e.audit]
+        assert [r.event for r in records] == [AuditEvent.EXERCISE_CONTROL]
+        assert records[0].record_id == "clock/3/exercise_control"
+        assert records[0].actor == "trainer" and records[0].partition == 0
+        assert records[0].details.wire()["reason"] == "briefing before phase two"
+        assert world.positions[position_key(TOPICS.clock, 0)] == 4
+
+    async def test_only_the_owner_of_partition_0_writes_them(self, world: World) -> None:
+        world.core.assign({1, 2, 3})
+        self.pause(world, 0, "lunch")
+
+        await world.core.check_deadlines()
+
+        assert world.sink.events() == []
