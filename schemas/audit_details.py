@@ -34,6 +34,7 @@ class Details(BaseModel):
 
     request_kind: MessageKind | None = None
     urgency: Urgency | None = None
+    input: str | None = None  # the record it came from, `<topic>/<partition>/<offset>`
 
     def wire(self) -> dict[str, Any]:
         """The details as written to the audit topic: only the fields that were given."""

@@ -189,7 +189,7 @@ class Exchange:
                 justification=f"{kind.value} received from {message.sender.value} (Art. 14)",
                 before=RequestState.SUBMITTED,
                 after=RequestState.VALIDATED,
-                details=ReceivedDetails(**_request_fields(request), **received),
+                details=ReceivedDetails(**_request_fields(request, inbound), **received),
             )
         )
         effects.audit.append(
@@ -205,7 +205,7 @@ class Exchange:
                 before=RequestState.ROUTED,
                 after=RequestState.DELIVERED,
                 recipients=[message.recipient],
-                details=DeliveredDetails(**_request_fields(request)),
+                details=DeliveredDetails(**_request_fields(request, inbound)),
             )
         )
         return effects
@@ -271,7 +271,7 @@ class Exchange:
                 f"{request.request_id}",
                 before=request.state,
                 after=after.state,
-                details=AnswerDetails(**_request_fields(after), **answer),
+                details=AnswerDetails(**_request_fields(after, inbound), **answer),
             )
         )
         effects.audit.append(
@@ -287,7 +287,7 @@ class Exchange:
                 before=after.state,
                 after=after.state,
                 recipients=[message.recipient],
-                details=DeliveredDetails(**_request_fields(after)),
+                details=DeliveredDetails(**_request_fields(after, inbound)),
             )
         )
         return effects
@@ -443,9 +443,13 @@ class Exchange:
         )
 
 
-def _request_fields(request: RequestEntry) -> dict[str, Any]:
-    """The fields of `Details` every record about `request` carries."""
-    return {"request_kind": request.kind, "urgency": request.urgency}
+def _request_fields(request: RequestEntry, inbound: Inbound | None = None) -> dict[str, Any]:
+    """The fields of `Details` every record about `request` carries, and the input record
+    it came from (an overdue flag comes from none)."""
+    fields: dict[str, Any] = {"request_kind": request.kind, "urgency": request.urgency}
+    if inbound is not None:
+        fields["input"] = f"{inbound.topic}/{inbound.partition}/{inbound.offset}"
+    return fields
 
 
 def notice_id(request_id: str, party: Country) -> str:
