@@ -50,6 +50,9 @@ class ExerciseSetup(BaseModel):
 
     seed: int = 0
     profiles: dict[Country, NodeProfile] = Field(default_factory=dict)
+    trainees: list[Country] = Field(
+        default_factory=list, description="Parties played by trainees: no node answers them"
+    )
     rules: RuleSet | None = None
     pcccs: list[tuple[Country, Country]] = Field(default_factory=list)
     liaison_officers: list[tuple[Country, Country]] = Field(default_factory=list)

@@ -9,6 +9,7 @@ import typer
 from onestop.cli.audit import audit_app, report, stats
 from onestop.cli.broker import broker_app
 from onestop.cli.clock import clock_app
+from onestop.cli.console import console_command
 from onestop.cli.exercise import exercise_app
 from onestop.cli.hub import hub
 from onestop.cli.load import bench, load
@@ -31,6 +32,7 @@ app.command()(stats)
 app.command()(report)
 app.command()(load)
 app.command()(bench)
+app.command("console")(console_command)
 
 
 def main() -> None:

@@ -13,6 +13,8 @@ from rich.live import Live
 from rich.table import Table
 
 from onestop.cli.common import BootstrapOption, NamespaceOption, PartitionsOption, fail
+from onestop.cli.console import HostOption, PortOption, serve
+from onestop.console.service import ConsoleSettings
 from onestop.exercise.replay import RunFigures, differences, run_figures
 from onestop.exercise.reporting import write_exercise_report
 from onestop.exercise.runner import (
@@ -73,6 +75,16 @@ def run(
             "gave the same exercise (a trainer's dry run); the report is the first run's",
         ),
     ] = 1,
+    with_console: Annotated[
+        bool,
+        typer.Option(
+            "--console",
+            help="Serve the trainer's console and play the scenario there: steer it and "
+            "read its report from the browser",
+        ),
+    ] = False,
+    host: HostOption = "127.0.0.1",
+    port: PortOption = 8080,
     bootstrap: BootstrapOption = None,
     namespace: NamespaceOption = "onestop",
     partitions: PartitionsOption = 4,
@@ -80,6 +92,10 @@ def run(
     """Play a scenario to its end with live progress, then write the after-action report."""
     scenario = _load(file)
     address = resolve_bootstrap(bootstrap)
+    if with_console:
+        settings = ConsoleSettings(address, namespace, partitions, report.parent / "console")
+        serve(settings, host, port, scenario, speed, seed)
+        return
     first: RunFigures | None = None
     same = True
     for number in range(1, runs + 1):

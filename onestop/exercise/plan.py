@@ -60,9 +60,11 @@ class ExercisePlan:
         ]
         traffic = self.scenario.background
         if traffic is not None:
+            # Between simulated parties only: trainees get the injects aimed at their desk.
+            simulated = set(self.scenario.nodes) - self.scenario.trainee_parties
             self.background = background_traffic(
                 random.Random(f"{self.seed}/background"),
-                sorted(self.scenario.nodes),
+                sorted(simulated),
                 self.start,
                 self.end,
                 traffic.rate_per_hour,
@@ -94,27 +96,7 @@ class ExercisePlan:
 
     def inject_message(self, inject: Inject, moment: datetime) -> MessageBase:
         """The message of `inject`, sent at exercise time `moment`."""
-        fields = dict(inject.payload)
-        if inject.kind is MessageKind.REQUEST:
-            fields.setdefault("urgency", inject.urgency)
-            fields.setdefault("accessibility", inject.accessibility)
-            if inject.urgency_reason:
-                fields.setdefault("urgency_reason", inject.urgency_reason)
-        if inject.kind is MessageKind.PRUM_FOLLOWUP and "hit_request_id" in fields:
-            hit = str(fields["hit_request_id"])
-            fields["hit_request_id"] = self.request_of.get(hit, hit)
-        return build_message(
-            inject.kind,
-            request_id=self.request_of[inject.id],
-            case_id=f"{self.run_id}.{inject.case or inject.id}",
-            sender=inject.sender,
-            recipient=inject.recipient,
-            sent_at=moment,
-            subject=inject.subject,
-            language=inject.language,
-            handling_code=inject.handling_code,
-            fields=fields,
-        )
+        return inject_message(inject, self.run_id, moment)
 
     def on_outcome(self, request_id: str, outcome: Outcome, moment: datetime) -> list[Send]:
         """The injects that waited for `request_id` to reach `outcome` at exercise time
@@ -155,3 +137,30 @@ class ExercisePlan:
     def settled(self, progress: ExerciseProgress, seen: set[str]) -> bool:
         """After the end: everything sent has reached the hub, and no request is open."""
         return progress.open == 0 and self.sent_requests <= seen
+
+
+def inject_message(inject: Inject, run_id: str, moment: datetime) -> MessageBase:
+    """The message of `inject` in the run `run_id`, sent at exercise time `moment`. Its
+    request id is `<run id>.<inject id>`; so is a Prüm follow-up's `hit_request_id` when it
+    names another inject."""
+    fields = dict(inject.payload)
+    if inject.kind is MessageKind.REQUEST:
+        fields.setdefault("urgency", inject.urgency)
+        fields.setdefault("accessibility", inject.accessibility)
+        if inject.urgency_reason:
+            fields.setdefault("urgency_reason", inject.urgency_reason)
+    if inject.kind is MessageKind.PRUM_FOLLOWUP and "hit_request_id" in fields:
+        hit = str(fields["hit_request_id"])
+        fields["hit_request_id"] = hit if hit.startswith(f"{run_id}.") else f"{run_id}.{hit}"
+    return build_message(
+        inject.kind,
+        request_id=f"{run_id}.{inject.id}",
+        case_id=f"{run_id}.{inject.case or inject.id}",
+        sender=inject.sender,
+        recipient=inject.recipient,
+        sent_at=moment,
+        subject=inject.subject,
+        language=inject.language,
+        handling_code=inject.handling_code,
+        fields=fields,
+    )

@@ -112,6 +112,7 @@ def exercise_setup(scenario: Scenario, seed: int) -> ExerciseSetup:
     return ExerciseSetup(
         seed=seed,
         profiles={country: spec.profile for country, spec in scenario.nodes.items()},
+        trainees=sorted(scenario.trainee_parties),
         rules=scenario.rule_set,
         pcccs=scenario.pcccs,
         liaison_officers=scenario.liaison_officers,
@@ -144,6 +145,8 @@ class ExerciseRunner:
         self.host: NodeHost | None = None
         self.closing = False  # past the end: nothing new is sent
         self.ended_by_hand = asyncio.Event()
+        self.end_reason = "the exercise is over"
+        self.end_actor = "exercise runner"
         self._hub: ServiceProcess | None = None
 
     async def run(self) -> ExerciseResult:
@@ -165,7 +168,7 @@ class ExerciseRunner:
                 self.topics,
                 profiles,
                 seed=self.seed,
-                answering=set(profiles) - running_nodes,
+                answering=set(profiles) - running_nodes - self.scenario.trainee_parties,
                 exercise_id=self.run_id,
             )
             await self.host.start()
@@ -187,10 +190,17 @@ class ExerciseRunner:
                 self._schedule()
                 ended_by = await self._wait_for_end()
                 self.closing = True
-                unsettled = await self._settle()
+                # Trainees may leave a request unanswered on purpose: no waiting for them.
+                if ended_by != "ended" and not self.scenario.trainee_parties:
+                    unsettled = await self._settle()
+                else:
+                    unsettled = self.progress.open
             finally:
-                with contextlib.suppress(Exception):
-                    await self._clock(ClockAction.END)
+                if self.host is not None and not self.host.clock.ended:
+                    with contextlib.suppress(Exception):
+                        await self._clock(
+                            ClockAction.END, reason=self.end_reason, actor=self.end_actor
+                        )
                 follower.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await follower
@@ -214,9 +224,11 @@ class ExerciseRunner:
             unsettled=unsettled,
         )
 
-    def end_now(self) -> None:
-        """End the exercise before its time (the trainer's decision): nothing more is
-        sent; the requests already sent still get their grace period."""
+    def end_now(self, reason: str, actor: str) -> None:
+        """End the exercise now (exercise control's decision, for `reason`): nothing more
+        is sent, and requests still open stay open in the report."""
+        self.end_reason = reason
+        self.end_actor = actor
         self.ended_by_hand.set()
 
     async def _clock(self, action: ClockAction, **fields: object) -> None:
@@ -325,8 +337,8 @@ class ExerciseRunner:
         assert self.host is not None
         while True:
             self._report()
-            if self.ended_by_hand.is_set():
-                return "ended"
+            if self.ended_by_hand.is_set() or self.host.clock.ended:
+                return "ended"  # by hand, here or from another console
             if self.plan.over(self.progress, self.seen_requests):
                 return "settled"
             if self.host.clock.now() >= self.end:
@@ -343,7 +355,7 @@ class ExerciseRunner:
         limit = max(self.host.clock.now(), self.end) + self.scenario.clock.grace
         while True:
             self._report()
-            if self.plan.settled(self.progress, self.seen_requests):
+            if self.plan.settled(self.progress, self.seen_requests) or self.host.clock.ended:
                 break
             if self.host.clock.now() >= limit:
                 break

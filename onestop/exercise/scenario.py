@@ -76,10 +76,14 @@ class ClockSpec(BaseModel):
 
 
 class NodeSpec(BaseModel):
-    """One simulated SPOC and its behaviour."""
+    """One party of the exercise: simulated with a behaviour profile, or played by a
+    trainee at a desk in the console."""
 
     model_config = ConfigDict(extra="forbid")
 
+    played_by: Literal["simulated", "trainee"] = Field(
+        default="simulated", description="'trainee': a person answers at the party's desk"
+    )
     profile: NodeProfile = NodeProfile()
 
 
@@ -177,15 +181,26 @@ class Scenario(BaseModel):
         duplicates = sorted({i for i in ids if ids.count(i) > 1})
         if duplicates:
             raise ValueError(f"inject ids must be unique; repeated: {', '.join(duplicates)}")
+        trainees = self.trainee_parties
         for inject in self.injects:
             for party in (inject.sender, inject.recipient):
                 if party not in self.nodes:
                     raise ValueError(f"inject {inject.id}: {party.value} is not among the nodes")
+            if inject.sender in trainees:
+                raise ValueError(
+                    f"inject {inject.id}: {inject.sender.value} is played by a trainee; what "
+                    "it sends comes from its desk"
+                )
             if inject.after and inject.after.inject not in ids:
                 raise ValueError(
                     f"inject {inject.id}: 'after' names unknown inject {inject.after.inject!r}"
                 )
         return self
+
+    @property
+    def trainee_parties(self) -> frozenset[Country]:
+        """The parties played by trainees."""
+        return frozenset(c for c, spec in self.nodes.items() if spec.played_by == "trainee")
 
     @property
     def rule_set(self) -> RuleSet:
@@ -211,6 +226,13 @@ def load_scenario(path: Path) -> Scenario:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ScenarioError(f"{path}: cannot read: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(f"{path}:1: not UTF-8 text") from exc
+    return parse_scenario(text, str(path))
+
+
+def parse_scenario(text: str, path: str) -> Scenario:
+    """Check a scenario given as YAML `text`; errors name `path`, the line and the field."""
     try:
         root = yaml.compose(text)
         data = yaml.safe_load(text)
