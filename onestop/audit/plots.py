@@ -31,6 +31,8 @@ OUTCOME_COLOURS: Final = {
     "overdue": "#c62828",
     "open": "#1565c0",
 }
+CONTROL_COLOUR: Final = "#6d4c41"  # exercise control's clock commands
+OBSERVATION_COLOUR: Final = "#f9a825"  # observations
 #: Most requests the timeline labels one by one; beyond it the rows stay unlabelled.
 TIMELINE_LABELS: Final = 80
 #: Most requests whose table is shown unfolded.
@@ -101,6 +103,15 @@ def timeline_plot(report: Report) -> str:
         if deadline is not None:
             ax.plot([_since(origin, deadline)], [index], marker="D", markersize=6, color="#111")
     ax.axvline(_since(origin, end), color="#888", linestyle=":", linewidth=1)
+    for note in report.timeline:
+        moment = _parse(note.exercise_time)
+        if moment is None:
+            continue
+        x = _since(origin, moment)
+        if note.what == "observation":
+            ax.plot([x], [-0.45], marker="v", markersize=8, color=OBSERVATION_COLOUR, clip_on=False)
+        else:
+            ax.axvline(x, color=CONTROL_COLOUR, linestyle="--", linewidth=0.8)
     ax.set_ylim(len(rows) - 0.5, -0.5)
     if labelled:
         labels = _short_ids([r.request_id for r in rows])
@@ -127,6 +138,12 @@ def timeline_plot(report: Report) -> str:
             label="original deadline",
         ),
     ]
+    if any(n.what != "observation" for n in report.timeline):
+        handles.append(Line2D([], [], color=CONTROL_COLOUR, linestyle="--", label="clock"))
+    if any(n.what == "observation" for n in report.timeline):
+        handles.append(
+            Line2D([], [], marker="v", color=OBSERVATION_COLOUR, linestyle="none", label="note")
+        )
     ax.legend(
         handles=handles,
         loc="lower center",

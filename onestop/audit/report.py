@@ -27,8 +27,10 @@ from onestop.audit.statistics import (
     unique_records,
 )
 from schemas.audit import AuditEvent, AuditRecord, ChainReport, exercise_iso, verify_chain
+from schemas.audit_details import ControlDetails
 from schemas.enums import Outcome
 from schemas.messages import ONE_WAY_KINDS
+from schemas.observations import Observation
 
 HOUR: Final = 3600.0
 #: Group name of requests whose kind has no urgency (SIRENE forms, Prüm queries).
@@ -203,6 +205,21 @@ class DelayRow(BaseModel):
     exceeded: bool = Field(description="Settled after, or still open past, the original deadline")
 
 
+class TimelineNote(BaseModel):
+    """An act of exercise control (a clock command, from the audit trail) or an
+    observation, on the exercise's timeline. Times: exercise time, ISO 8601 with Z."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    exercise_time: str
+    wall_time: str
+    what: str = Field(description="'clock <action>' or 'observation'")
+    by: str
+    text: str
+    request_id: str | None = None
+    party: str | None = None
+
+
 class ChainCheck(BaseModel):
     """The audit trail's hash-chain check."""
 
@@ -231,6 +248,9 @@ class Report(BaseModel):
     art18: Art18Statistics
     outside_rule_set: list[CounterpartRow] = Field(
         description="Exchanges with Europol, Interpol and third countries"
+    )
+    timeline: list[TimelineNote] = Field(
+        default_factory=list, description="Exercise control's acts and observations, in order"
     )
     chain: ChainCheck
 
@@ -383,10 +403,48 @@ def chain_check_of(records: Sequence[AuditRecord]) -> ChainReport:
     return total
 
 
+def timeline_notes(
+    records: Iterable[AuditRecord], observations: Iterable[Observation] = ()
+) -> list[TimelineNote]:
+    """Clock commands (audited by the hub) and observations, sorted by exercise time."""
+    notes = []
+    for record in records:
+        details = record.details
+        if record.event is AuditEvent.EXERCISE_CONTROL and isinstance(details, ControlDetails):
+            shown = details.reason or ""
+            if details.speed is not None:
+                shown = f"speed {details.speed:g}; {shown}"
+            if details.jump_seconds is not None:
+                shown = f"jump {details.jump_seconds / HOUR:g} h; {shown}"
+            notes.append(
+                TimelineNote(
+                    exercise_time=exercise_iso(record.exercise_time),
+                    wall_time=exercise_iso(record.wall_time),
+                    what=f"clock {details.action}",
+                    by=record.actor,
+                    text=shown.strip("; "),
+                )
+            )
+    for note in observations:
+        notes.append(
+            TimelineNote(
+                exercise_time=exercise_iso(note.exercise_time),
+                wall_time=exercise_iso(note.wall_time),
+                what="observation",
+                by=note.author,
+                text=note.text,
+                request_id=note.request_id,
+                party=note.party.value if note.party else None,
+            )
+        )
+    return sorted(notes, key=lambda n: (n.exercise_time, n.wall_time))
+
+
 def build_report(
     records: Iterable[AuditRecord],
     exercise: dict[str, Any] | None = None,
     chain: ChainReport | None = None,
+    observations: Iterable[Observation] = (),
 ) -> Report:
     """The report of the exercise whose audit trail is `records` (in read order).
 
@@ -469,6 +527,7 @@ def build_report(
         ],
         art18=art18_statistics(unique, as_of=as_of),
         outside_rule_set=counterpart_rows(histories),
+        timeline=timeline_notes(unique, observations),
         chain=ChainCheck(
             intact=chain.intact,
             records=chain.records,

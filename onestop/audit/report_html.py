@@ -224,6 +224,28 @@ def _limit(row: RequestRow) -> str:
     return f'<span title="{escape(row.limit_why or "")}">{shown}</span>'
 
 
+def _timeline(report: Report) -> str:
+    """Exercise control's acts and the observations, in exercise time."""
+    if not report.timeline:
+        return ""
+    rows = [
+        (when(n.exercise_time), n.what, n.by, n.text, n.request_id, n.party, when(n.wall_time))
+        for n in report.timeline
+    ]
+    return (
+        "<section><h2>Exercise control and observations</h2>"
+        '<p class="muted">Clock commands with their reasons, from the audit trail, and the '
+        "control team's observations, in exercise time (dashed lines and triangles on the "
+        "request timeline).</p>"
+        + table(
+            ["exercise time", "what", "by", "note", "request", "party", "wall time"],
+            rows,
+            numeric=99,
+        )
+        + "</section>"
+    )
+
+
 def _outside(report: Report) -> str:
     """Exchanges with Europol, Interpol and third countries: not Art. 18 figures."""
     if not report.outside_rule_set:
@@ -411,6 +433,7 @@ def render_html(report: Report) -> str:
         "<section><h2>Requests against their deadlines</h2>",
         timeline_plot(report),
         "</section>",
+        _timeline(report),
         '<section><h2>Time-limit compliance</h2><div class="grid">',
         _compliance("per requested party", c.by_country),
         _compliance("per channel", c.by_channel),

@@ -7,12 +7,17 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from pydantic import ValidationError
+
 from onestop.audit.report import Report, build_report
 from onestop.audit.report_html import write_report
 from onestop.audit.source import combined_report, load_audit, verify_trail
 from onestop.exercise.runner import ExerciseResult
 from onestop.exercise.scenario import Scenario
 from schemas.audit import exercise_iso
+from schemas.observations import Observation
+from schemas.topics import Topics
 
 
 def onestop_version() -> str:
@@ -40,11 +45,43 @@ def run_facts(scenario: Scenario, result: ExerciseResult) -> dict[str, Any]:
     }
 
 
+async def read_observations(bootstrap: str, topic: str, exercise_id: str) -> list[Observation]:
+    """The observations written during the exercise `exercise_id`, in order."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        tp = TopicPartition(topic, 0)
+        consumer.assign([tp])
+        await consumer.seek_to_beginning(tp)
+        end = (await consumer.end_offsets([tp]))[tp]
+        found: list[Observation] = []
+        while await consumer.position(tp) < end:
+            batch = await consumer.getmany(tp, timeout_ms=1000)
+            for record in batch.get(tp, []):
+                try:
+                    note = Observation.model_validate_json(record.value or b"")
+                except ValidationError:
+                    continue  # not an observation: another writer's record
+                if note.exercise_id == exercise_id:
+                    found.append(note)
+        return found
+    finally:
+        await consumer.stop()
+
+
 async def exercise_report(scenario: Scenario, result: ExerciseResult, bootstrap: str) -> Report:
-    """The report of `result`, its chain checked on the audit topic as Kafka holds it."""
-    trail = await load_audit(f"{result.namespace}.audit", bootstrap)
+    """The report of `result`, its chain checked on the audit topic as Kafka holds it, the
+    control team's observations on its timeline."""
+    topics = Topics(result.namespace)
+    trail = await load_audit(topics.audit, bootstrap)
     chain = combined_report(verify_trail(trail))
-    return build_report(result.records, exercise=run_facts(scenario, result), chain=chain)
+    observations = await read_observations(bootstrap, topics.observations, result.run_id)
+    return build_report(
+        result.records,
+        exercise=run_facts(scenario, result),
+        chain=chain,
+        observations=observations,
+    )
 
 
 async def write_exercise_report(

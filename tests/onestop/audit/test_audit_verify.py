@@ -55,6 +55,7 @@ ANSWERS = NodeProfile(
 REFUSES = ANSWERS.model_copy(update={"refusal_share": 1.0})
 # PL answers what it receives, LT refuses: two requests each way.
 REQUESTS = [("pl-1", Country.PL), ("pl-2", Country.PL), ("lt-1", Country.LT), ("lt-2", Country.LT)]
+RECORDS = 4 * len(REQUESTS) + 1  # four per request, and the exercise control of the start
 
 
 @dataclass
@@ -133,8 +134,8 @@ async def clean(bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Cle
             assert all(s.status in ("answered", "refused") for s in sent), hub.log()[-3000:]
         finally:
             await host.stop()
-        # every request: received, delivered, settled, delivered
-        await read_until(bootstrap, topics.audit, lambda rs: len(rs) >= 4 * len(REQUESTS))
+        # every request: received, delivered, settled, delivered; and the clock's start
+        await read_until(bootstrap, topics.audit, lambda rs: len(rs) >= RECORDS)
     trail = await load_audit(topics.audit, bootstrap)
     return CleanTrail(bootstrap, topics, trail, workdir)
 
@@ -249,7 +250,7 @@ class TestCleanTrail:
         )  # fmt: skip
         assert result.exit_code == 0, result.output
         assert "audit trail intact" in result.output
-        assert clean.trail.entry_count() == 4 * len(REQUESTS)
+        assert clean.trail.entry_count() == RECORDS
 
     async def test_source_names_the_topic(self, clean: CleanTrail) -> None:
         result = await invoke(
@@ -266,7 +267,7 @@ class TestCleanTrail:
         )  # fmt: skip
         assert result.exit_code == 0, result.output
         lines = exported.read_text().splitlines()
-        assert len(lines) == 4 * len(REQUESTS)
+        assert len(lines) == RECORDS
         assert [AuditRecord.model_validate_json(line) for line in lines] == clean.trail.records()
         result = await invoke("audit", "verify", "--source", str(exported))
         assert result.exit_code == 0, result.output

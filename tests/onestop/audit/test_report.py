@@ -25,8 +25,11 @@ from onestop.audit.report import (
 from onestop.audit.report_html import render_html, write_report
 from onestop.audit.statistics import art18_statistics
 from schemas.audit import ChainFault, ChainReport
+from schemas.clock import ClockAction, ClockCommand
 from schemas.deadlines import DIRECTIVE_2023_977
 from schemas.enums import Country, MessageKind
+from schemas.observations import Observation
+from streams.control import control_record
 from tests.trails import T0, ExchangeTrail, hours, worked_scenario
 
 
@@ -326,3 +329,34 @@ class TestOutsideTheRuleSet:
 
     def test_compliance_leaves_out_requests_without_a_limit(self, mixed: Report) -> None:
         assert [r.group for r in mixed.compliance.by_country] == ["DE", "EUROPOL"]
+
+
+def test_clock_commands_and_observations_are_on_the_timeline() -> None:
+    trail = worked_scenario()
+    pause = ClockCommand(
+        exercise_id="drill",
+        action=ClockAction.PAUSE,
+        issued_at=hours(3),
+        reason="briefing on the refusal",
+        actor="trainer",
+    )
+    trail.redeliver(control_record(7, pause, hours(3), hours(3)))  # sealed at its head
+    note = Observation(
+        observation_id="o1",
+        exercise_id="drill",
+        author="trainer",
+        wall_time=hours(4),
+        exercise_time=hours(4),
+        text="PL refused on ground (f) without consulting the case file",
+        party=Country.PL,
+    )
+
+    report = build_report(trail.records, observations=[note])
+
+    assert [(n.what, n.by, n.text) for n in report.timeline] == [
+        ("clock pause", "trainer", "briefing on the refusal"),
+        ("observation", "trainer", note.text),
+    ]
+    page = render_html(report)
+    assert "Exercise control and observations" in page
+    assert "without consulting the case file" in page
