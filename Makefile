@@ -15,11 +15,13 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-# Debian packages the checks use: kcat (an independent Kafka client) and Prometheus.
+# Debian packages the checks use: kcat (an independent Kafka client), Prometheus, and
+# Chromium for the console's browser tests (driven by Playwright, never its own download).
 system-deps:
 	@missing=""; \
 	command -v kcat >/dev/null || missing="$$missing kcat"; \
 	command -v promtool >/dev/null || missing="$$missing prometheus"; \
+	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing$$missing"; \
 	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
