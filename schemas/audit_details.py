@@ -47,6 +47,8 @@ class ReceivedDetails(Details):
     accessibility: Accessibility | None = None
     route_reason: str | None = None
     fallback_from: Channel | None = None
+    requested_channel: Channel | None = None  # the sender's own choice, when it made one
+    deviation: str | None = None  # the choice differs from Art. 13: a training finding
     handling_code: HandlingCode | None = None
     language: str | None = None
     sent_at: str | None = None  # the sender's exercise time, as it claimed it

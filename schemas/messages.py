@@ -15,6 +15,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
 
 from schemas.enums import (
     Accessibility,
+    Channel,
     Country,
     HandlingCode,
     InformationAccuracy,
@@ -78,6 +79,11 @@ class Request(MessageBase):
         default=None, description="Provider of information passed on inside this request"
     )
     provider_consent: bool = False
+    requested_channel: Channel | None = Field(
+        default=None,
+        description="The channel the sender chose; the hub routes by Art. 13 regardless and "
+        "records a different choice as a deviation",
+    )
 
 
 class Reply(MessageBase):
@@ -134,6 +140,9 @@ class SpontaneousInformation(MessageBase):
     information: LongText
     originated_from: Country | None = None
     provider_consent: bool = False
+    requested_channel: Channel | None = Field(
+        default=None, description="The channel the sender chose (see Request)"
+    )
 
 
 class Acknowledgement(MessageBase):

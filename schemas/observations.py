@@ -25,3 +25,8 @@ class Observation(BaseModel):
     text: str = ObservationText
     request_id: str | None = Field(default=None, max_length=80)
     party: Country | None = None
+    finding: str | None = Field(
+        default=None,
+        max_length=40,
+        description="A stable code when the console noted it itself (e.g. missing_urgency_reason)",
+    )

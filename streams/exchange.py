@@ -171,6 +171,14 @@ class Exchange:
         }
         if decision.fallback_from is not None:
             received["fallback_from"] = decision.fallback_from
+        chosen = getattr(message, "requested_channel", None)
+        if chosen is not None:
+            received["requested_channel"] = chosen
+            if chosen is not decision.channel:
+                received["deviation"] = (
+                    f"{message.sender.value} chose {chosen.value}; Art. 13 gives "
+                    f"{decision.channel.value}: {decision.reason}"
+                )
         if limit is not None:
             received["limit_seconds"] = seconds
             received["limit_basis"] = limit.basis

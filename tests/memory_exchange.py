@@ -172,7 +172,7 @@ class MemoryExchange:
             self.sink.inbox = []
             for party, inbound in delivered:
                 node = self.nodes.get(party)
-                if node is not None:
+                if node is not None and party not in self.scenario.trainee_parties:
                     received = self.clock.at(inbound.timestamp) if inbound.timestamp else None
                     node.receive(decode(inbound.value, inbound.headers), received_at=received)
             for record in self.sink.records[self._audited :]:

@@ -18,12 +18,9 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
-from onestop.audit.report import (
-    HOUR,
-    NO_CHANNEL,
-    Report,
-    RequestRow,
-)
+from onestop.audit.desks import DeskAssessment
+from onestop.audit.report import HOUR, NO_CHANNEL
+from onestop.audit.report_model import Report, RequestRow
 
 OUTCOME_COLOURS: Final = {
     "answered": "#2e7d32",
@@ -212,3 +209,34 @@ def when(moment: str | None) -> str:
 def is_exercise_time(text: str) -> bool:
     """Whether `text` is an ISO exercise time with a fraction of a second (as `when` trims)."""
     return _FRACTION.search(text) is not None
+
+
+def desk_answer_plot(desk: DeskAssessment) -> str:
+    """The desk's answer time of every request it received against that request's limit,
+    in exercise hours: a bar per request, the limit as a diamond."""
+    rows = [r for r in desk.requests if r.limit_hours is not None]
+    if not rows:
+        return '<p class="muted">No request with a time limit reached this desk.</p>'
+    figure = Figure(figsize=(9, 1.4 + 0.45 * len(rows)))
+    ax = figure.subplots()
+    for index, row in enumerate(rows):
+        colour = OUTCOME_COLOURS[row.outcome]
+        limit = row.limit_hours or 0.0
+        if row.answer_hours is not None:
+            ax.barh(index, row.answer_hours, height=0.55, color=colour, alpha=0.85)
+        else:  # not answered: the whole limit, hatched
+            ax.barh(index, limit, height=0.55, color="none", edgecolor=colour, hatch="///")
+        ax.plot([limit], [index], marker="D", markersize=7, color="#111")
+    names = _short_ids([r.request_id for r in rows])
+    ax.set_yticks(
+        range(len(rows)), [f"{n} from {r.from_}" for n, r in zip(names, rows, strict=True)]
+    )
+    ax.set_ylim(len(rows) - 0.5, -0.5)
+    ax.set_xlabel("exercise hours from receipt (diamond: the time limit)")
+    ax.grid(axis="x", color="#e0e0e0")
+    handles: list[Artist] = [Patch(color=c, label=o) for o, c in OUTCOME_COLOURS.items()]
+    handles.append(Line2D([], [], marker="D", color="#111", linestyle="none", label="limit"))
+    ax.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 1.0),
+              ncol=len(handles), fontsize=8, frameon=False)  # fmt: skip
+    figure.tight_layout()
+    return _png(figure)

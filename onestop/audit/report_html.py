@@ -4,26 +4,21 @@ offline and can be mailed as one file. `write_report` writes report.json beside 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
 from html import escape
 from pathlib import Path
 from typing import Final
 
+from onestop.audit.html_parts import card, cell, table
 from onestop.audit.plots import (
     OUTCOME_COLOURS,
     answer_time_plot,
-    is_exercise_time,
     refusal_plot,
     timeline_plot,
     when,
 )
-from onestop.audit.report import (
-    AnswerTimeRow,
-    ComplianceRow,
-    Report,
-    RequestRow,
-    report_json,
-)
+from onestop.audit.report import report_json
+from onestop.audit.report_desks import desk_sections
+from onestop.audit.report_model import AnswerTimeRow, ComplianceRow, Report, RequestRow
 from onestop.audit.statistics import CountryFigures, UrgencySplit
 
 #: Most requests whose table is shown unfolded.
@@ -65,36 +60,6 @@ ul.faults { font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 12
 # ---- HTML pieces ------------------------------------------------------------------------
 
 
-def _cell(value: object) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, str) and is_exercise_time(value):
-        return escape(when(value))
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, float):
-        return f"{value:.2f}"
-    return escape(str(value))
-
-
-def table(headers: Sequence[str], rows: Iterable[Sequence[object]], numeric: int = 1) -> str:
-    """An HTML table; columns from index `numeric` on are right-aligned numbers."""
-    head = "".join(
-        f'<th class="n">{escape(h)}</th>' if i >= numeric else f"<th>{escape(h)}</th>"
-        for i, h in enumerate(headers)
-    )
-    body = "".join(
-        "<tr>"
-        + "".join(
-            f'<td class="n">{_cell(v)}</td>' if i >= numeric else f"<td>{_cell(v)}</td>"
-            for i, v in enumerate(row)
-        )
-        + "</tr>"
-        for row in rows
-    )
-    return f'<div class="scroll"><table><tr>{head}</tr>{body}</table></div>'
-
-
 def _percent(share: float | None) -> str:
     return "-" if share is None else f"{share * 100:.1f} %"
 
@@ -121,28 +86,21 @@ def _answer_times(title: str, rows: list[AnswerTimeRow]) -> str:
     )
 
 
-def _card(label: str, value: object, tone: str = "") -> str:
-    return (
-        f'<div class="card {tone}"><div class="v">{_cell(value)}</div>'
-        f'<div class="k">{escape(label)}</div></div>'
-    )
-
-
 def _summary(report: Report) -> str:
     s = report.summary
     cards = [
-        _card("requests", s.requests),
-        _card("answered", s.answered),
-        _card("refused", s.refused),
-        _card("overdue", s.overdue, "bad" if s.overdue else ""),
-        _card("open", s.open),
-        _card("on time", _percent(s.on_time_share), "good" if s.late == 0 else ""),
-        _card("late", s.late, "bad" if s.late else ""),
-        _card("clarification requests", s.clarification_requests),
-        _card("judicial delays", s.delayed),
-        _card("one-way messages", s.one_way_messages),
-        _card("rejected (dead letters)", s.rejected, "bad" if s.rejected else ""),
-        _card("duplicate records", s.duplicates),
+        card("requests", s.requests),
+        card("answered", s.answered),
+        card("refused", s.refused),
+        card("overdue", s.overdue, "bad" if s.overdue else ""),
+        card("open", s.open),
+        card("on time", _percent(s.on_time_share), "good" if s.late == 0 else ""),
+        card("late", s.late, "bad" if s.late else ""),
+        card("clarification requests", s.clarification_requests),
+        card("judicial delays", s.delayed),
+        card("one-way messages", s.one_way_messages),
+        card("rejected (dead letters)", s.rejected, "bad" if s.rejected else ""),
+        card("duplicate records", s.duplicates),
     ]
     span = f"first receipt {when(s.first_received_at)}, trail ends {when(s.as_of)}"
     return (
@@ -185,23 +143,23 @@ def _requests_table(rows: list[RequestRow]) -> str:
         + "".join(
             f"<td>{v}</td>"
             for v in (
-                _cell(r.request_id),
-                _cell(r.case_id),
-                _cell(r.from_),
-                _cell(r.to),
-                _cell(r.kind),
-                _cell(r.urgency),
+                cell(r.request_id),
+                cell(r.case_id),
+                cell(r.from_),
+                cell(r.to),
+                cell(r.kind),
+                cell(r.urgency),
                 _channel(r),
-                _cell(r.received_at),
+                cell(r.received_at),
                 _limit(r),
-                _cell(r.deadline),
-                _cell(r.settled_at),
+                cell(r.deadline),
+                cell(r.settled_at),
                 _outcome(r),
-                _cell(r.on_time),
-                _cell(r.answer_hours),
-                _cell(r.clarifications),
-                _cell(r.delayed),
-                _cell(", ".join(r.refusal_grounds) or None),
+                cell(r.on_time),
+                cell(r.answer_hours),
+                cell(r.clarifications),
+                cell(r.delayed),
+                cell(", ".join(r.refusal_grounds) or None),
             )
         )
         + "</tr>"
@@ -456,6 +414,7 @@ def render_html(report: Report) -> str:
         "<h3>Judicial authorisation delays (Art. 5(2))</h3>",
         delays if report.delays else '<p class="muted">None.</p>',
         "</section>",
+        desk_sections(report),
         _art18(report),
         _outside(report),
         _chain(report),

@@ -82,6 +82,8 @@ class RequestHistory:
     limit_why: str | None = None
     route_reason: str | None = None
     fallback_from: Channel | None = None
+    requested_channel: Channel | None = None
+    deviation: str | None = None
     _deadline_seen: tuple[datetime, int] | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -159,6 +161,8 @@ def _open_history(record: AuditRecord) -> RequestHistory | None:
         limit_why=details.limit_why,
         route_reason=details.route_reason,
         fallback_from=details.fallback_from,
+        requested_channel=details.requested_channel,
+        deviation=details.deviation,
     )
 
 

@@ -29,6 +29,7 @@ from onestop.console.models import (
     Pause,
     Preview,
     Resume,
+    Role,
     ScenarioCheck,
     ScenarioInfo,
     ScenarioText,
@@ -77,6 +78,17 @@ def trainer(grant: Who) -> Grant:
 
 Trainer = Annotated[Grant, Depends(trainer)]
 
+
+def overseer(grant: Who) -> Grant:
+    """Exercise control or an observer: the whole exercise; a desk sees its own only."""
+    if grant.role is Role.DESK:
+        mine = grant.party.value if grant.party else "?"
+        raise HTTPException(403, f"a desk sees its own requests only: /api/desks/{mine}")
+    return grant
+
+
+Overseer = Annotated[Grant, Depends(overseer)]
+
 router = APIRouter(prefix="/api")
 
 
@@ -120,7 +132,7 @@ async def status(grant: Who, service: Service) -> Status:
 
 @router.get("/requests", response_model=Board, response_model_by_alias=True, tags=["watch"])
 async def board(
-    grant: Who,
+    grant: Overseer,
     service: Service,
     party: Annotated[Country | None, Query(description="From or to this party")] = None,
     channel: Channel | None = None,
@@ -149,7 +161,7 @@ async def board(
     response_model_by_alias=True,
     tags=["watch"],
 )
-async def inspect(request_id: str, grant: Who, service: Service) -> Inspection:
+async def inspect(request_id: str, grant: Overseer, service: Service) -> Inspection:
     """One request's whole life from the audit trail, where each record sits on Kafka,
     and the records it came from as CloudEvents."""
     board = service.live.board
@@ -166,7 +178,7 @@ async def inspect(request_id: str, grant: Who, service: Service) -> Inspection:
 @router.get("/events", tags=["watch"])
 async def events(
     request: Request,
-    grant: Who,
+    grant: Overseer,
     service: Service,
     last_id: Annotated[int | None, Query(ge=0, description="Or the Last-Event-ID header")] = None,
 ) -> StreamingResponse:
@@ -182,7 +194,7 @@ async def events(
 
 
 @router.get("/observations", response_model=Observations, tags=["watch"])
-async def observations(grant: Who, service: Service) -> Observations:
+async def observations(grant: Overseer, service: Service) -> Observations:
     """The running exercise's observations, in the order written."""
     exercise = service.live.clock.exercise_id
     return Observations(
@@ -265,7 +277,7 @@ async def jump(order: Jump, grant: Trainer, service: Service) -> None:
 
 @router.get("/clock/preview/jump", response_model=Preview, tags=["clock"])
 async def preview_jump(
-    by: Annotated[str, Query(min_length=1, max_length=20)], grant: Who, service: Service
+    by: Annotated[str, Query(min_length=1, max_length=20)], grant: Overseer, service: Service
 ) -> Preview:
     """The open requests a jump would make overdue."""
     return service.preview_jump(_offset_seconds(by))
@@ -273,7 +285,7 @@ async def preview_jump(
 
 @router.get("/clock/preview/speed", response_model=Preview, tags=["clock"])
 async def preview_speed(
-    speed: Annotated[float, Query(gt=0, le=1_000_000)], grant: Who, service: Service
+    speed: Annotated[float, Query(gt=0, le=1_000_000)], grant: Overseer, service: Service
 ) -> Preview:
     """The open requests that would fall due within ten wall minutes at that speed."""
     return service.preview_speed(speed)

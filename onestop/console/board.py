@@ -82,6 +82,8 @@ class RequestBoard:
         return BoardEntry(
             request_id=record.request_id,
             name=name,
+            case_id=record.case_id,
+            language=details.language or "en",
             kind=record.kind,
             from_=record.sender,
             to=record.recipient,
@@ -100,7 +102,12 @@ class RequestBoard:
     def open_entries(self) -> list[BoardEntry]:
         """Requests not settled, the soonest due first (stopped clocks after)."""
         waiting = [e for e in self.entries.values() if e.settled_at is None]
-        return sorted(waiting, key=lambda e: (e.deadline is None, e.deadline or e.received_at))
+        return sorted(waiting, key=self.sort_key)
+
+    @staticmethod
+    def sort_key(entry: BoardEntry) -> tuple[bool, datetime]:
+        """Soonest due first; stopped clocks and no limit after, by receipt."""
+        return entry.deadline is None, entry.deadline or entry.received_at
 
 
 def _moved(entry: BoardEntry, record: AuditRecord) -> BoardEntry:

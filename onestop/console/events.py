@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -78,9 +78,15 @@ class EventLog:
                 return False
         return True
 
-    async def follow(self, last_id: int, heartbeat: float = 15.0) -> AsyncIterator[str]:
-        """Server-sent event frames from after `last_id` on, forever; a comment line every
-        `heartbeat` seconds keeps proxies and browsers from dropping a quiet stream."""
+    async def follow(
+        self,
+        last_id: int,
+        heartbeat: float = 15.0,
+        only: Callable[[Event], bool] | None = None,
+    ) -> AsyncIterator[str]:
+        """Server-sent event frames from after `last_id` on, forever (those `only` lets
+        through, when given); a comment line every `heartbeat` seconds keeps proxies and
+        browsers from dropping a quiet stream."""
         while True:
             events = self.since(last_id)
             if events is None:
@@ -88,7 +94,8 @@ class EventLog:
                 last_id = self.last_id
                 continue
             for event in events:
-                yield event.sse()
+                if only is None or only(event):
+                    yield event.sse()
                 last_id = event.id
             if not await self._wait_past(last_id, heartbeat):
                 yield ": still here\n\n"

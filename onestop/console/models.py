@@ -120,6 +120,8 @@ class BoardEntry(BaseModel):
 
     request_id: str
     name: str = Field(description="Its name in the scenario: the id without the run's prefix")
+    case_id: str | None = None
+    language: str = "en"
     kind: MessageKind
     from_: Country = Field(serialization_alias="from")
     to: Country
@@ -314,6 +316,37 @@ class NewObservation(Strict):
 
 class Observations(BaseModel):
     observations: list[Observation]
+
+
+class DeskView(BaseModel):
+    """What a trainee's desk shows: the requests it must answer, and its own."""
+
+    party: Country
+    clock: ClockState
+    inbox: list[BoardEntry] = Field(description="Requests to this party, soonest due first")
+    outgoing: list[BoardEntry] = Field(description="Requests this party opened")
+
+
+class DeskSummary(BaseModel):
+    """A trainee desk as exercise control sees it."""
+
+    party: Country
+    code: str | None = Field(default=None, description="Its access code (exercise control only)")
+    waiting: int = Field(description="Requests to it not settled")
+    overdue: int
+    next_deadline: AwareDatetime | None = None
+
+
+class Desks(BaseModel):
+    desks: list[DeskSummary]
+
+
+class DeskSent(BaseModel):
+    """A message a desk sent."""
+
+    message_id: str
+    request_id: str
+    kind: MessageKind
 
 
 class Problem(BaseModel):

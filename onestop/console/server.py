@@ -21,6 +21,8 @@ from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from onestop.console.api import router
+from onestop.console.desk_api import router as desk_router
+from onestop.console.desks import DeskProblem
 from onestop.console.injector import InjectProblem
 from onestop.console.models import FieldProblem, Problem
 from onestop.console.service import ConsoleService, ControlError
@@ -114,6 +116,7 @@ def create_app(
     )
     app.state.service = service
     app.include_router(router)
+    app.include_router(desk_router)
     app.add_middleware(BodyLimit)
 
     @app.exception_handler(RequestValidationError)
@@ -136,6 +139,10 @@ def create_app(
     async def bad_inject(request: Request, exc: InjectProblem) -> JSONResponse:
         return _problem(422, exc.detail, exc.fields)
 
+    @app.exception_handler(DeskProblem)
+    async def bad_desk_message(request: Request, exc: DeskProblem) -> JSONResponse:
+        return _problem(exc.status, exc.detail, exc.fields)
+
     @app.exception_handler(ControlError)
     @app.exception_handler(ExerciseError)
     async def conflict(request: Request, exc: Exception) -> JSONResponse:
@@ -148,6 +155,10 @@ def create_app(
     @app.get("/", include_in_schema=False)
     async def page() -> FileResponse:
         return FileResponse(STATIC / "index.html")
+
+    @app.get("/desk", include_in_schema=False)
+    async def desk_page() -> FileResponse:
+        return FileResponse(STATIC / "desk.html")
 
     @app.get("/reports/{run_id}/{name}", include_in_schema=False)
     async def report(run_id: str, name: str) -> FileResponse:

@@ -12,23 +12,37 @@ from pathlib import Path
 
 from aiokafka import AIOKafkaProducer
 
-from onestop.console.access import Access
+from onestop.console.access import Access, Grant
 from onestop.console.board import due_soon_after_speed, overdue_after_jump
+from onestop.console.desks import (
+    DeskAnswer,
+    DeskOpening,
+    DeskProblem,
+    answer_message,
+    opening_message,
+)
 from onestop.console.events import EventLog
 from onestop.console.injector import Injector, check_inject
 from onestop.console.live import ConsoleLive
 from onestop.console.models import (
     BoardEntry,
+    Desks,
+    DeskSent,
+    DeskSummary,
+    DeskView,
     ExerciseStatus,
     InjectAccepted,
     ManualInject,
     NewObservation,
     Preview,
+    Role,
     Status,
 )
 from onestop.console.runs import ConsoleRuns
 from onestop.exercise.clock_control import publish_clock
 from schemas.clock import ClockAction, ClockCommand
+from schemas.enums import Country
+from schemas.messages import kind_of
 from schemas.observations import Observation
 from schemas.topics import Topics
 
@@ -68,9 +82,11 @@ class ConsoleService:
             settings.bootstrap, self.topics, self.live.clock, self.live.clock_feed, self.live.board
         )
         self._producer: AIOKafkaProducer | None = None
+        self._sent = 0  # messages sent from desks, for their ids
 
     async def start(self) -> None:
         """Connect to Kafka and catch up with the namespace."""
+        self.live.clock.on_change(self._clock_changed)
         await self.live.start()
         self.live.on_entry = self._entry_changed
         await self.injector.start()
@@ -94,6 +110,93 @@ class ConsoleService:
         run_id = self.live.clock.exercise_id
         if run_id:
             self.injector.entry_changed(entry, run_id)
+
+    def _clock_changed(self, command: ClockCommand) -> None:
+        if command.action is ClockAction.START and command.setup is not None:
+            for party in command.setup.trainees:
+                grant = Grant(Role.DESK, party)
+                if self.access.code_of(grant) is None:
+                    code = self.access.issue(grant)
+                    print(f"  desk {party.value} code: {code}", flush=True)
+
+    # ---- trainee desks -----------------------------------------------------------------------
+
+    def trainees(self) -> frozenset[Country]:
+        """The parties trainees play in the running exercise."""
+        setup = self.live.clock.setup
+        return frozenset(setup.trainees) if setup else frozenset()
+
+    def desks(self, with_codes: bool) -> Desks:
+        """What each trainee desk has waiting, and how close it is to its limits."""
+        entries = self.live.board.open_entries()
+        summaries = []
+        for party in sorted(self.trainees()):
+            waiting = [e for e in entries if e.to is party]
+            deadlines = [e.deadline for e in waiting if e.deadline is not None and not e.overdue]
+            summaries.append(
+                DeskSummary(
+                    party=party,
+                    code=self.access.code_of(Grant(Role.DESK, party)) if with_codes else None,
+                    waiting=len(waiting),
+                    overdue=sum(1 for e in waiting if e.overdue),
+                    next_deadline=min(deadlines, default=None),
+                )
+            )
+        return Desks(desks=summaries)
+
+    def desk_view(self, party: Country) -> DeskView:
+        """The desk of `party`: its inbox and its own requests."""
+        entries = list(self.live.board.entries.values())
+        inbox = [e for e in entries if e.to is party]
+        outgoing = [e for e in entries if e.from_ is party]
+        order = self.live.board.sort_key
+        return DeskView(
+            party=party,
+            clock=self.live.clock_state(),
+            inbox=sorted(inbox, key=order),
+            outgoing=sorted(outgoing, key=order),
+        )
+
+    async def desk_answer(self, party: Country, action: DeskAnswer) -> DeskSent:
+        """Send `party`'s answer on one of its requests, as its node would."""
+        self._running_exercise()
+        entry = self.live.board.entries.get(action.request_id)
+        if entry is None or party not in (entry.from_, entry.to):
+            raise DeskProblem(
+                f"no request {action.request_id!r} at the {party.value} desk", [], 404
+            )
+        self._sent += 1
+        message_id = f"{entry.request_id}.{party.value}.{action.kind}.{self._sent}"
+        now = self.live.clock.now()
+        message = answer_message(
+            party, entry, action, message_id, entry.case_id or entry.request_id, entry.language, now
+        )
+        await self.injector.publish(message, now)
+        return DeskSent(message_id=message_id, request_id=entry.request_id, kind=kind_of(message))
+
+    async def desk_open(self, party: Country, action: DeskOpening) -> DeskSent:
+        """Send a request (or one-way message) `party`'s desk opens."""
+        run_id = self._running_exercise()
+        self._sent += 1
+        request_id = f"{run_id}.{party.value}-desk-{self._sent}"
+        setup = self.live.clock.setup
+        parties = frozenset(setup.profiles) if setup else frozenset()
+        now = self.live.clock.now()
+        try:
+            message = opening_message(party, action, request_id, parties, now)
+        except DeskProblem as problem:
+            if any(f.field == "urgency_reason" for f in problem.fields):
+                await self._finding(party, "missing_urgency_reason",
+                                    f"the {party.value} desk tried to send an urgent request "
+                                    "without its reason (Art. 4)")  # fmt: skip
+            raise
+        await self.injector.publish(message, now)
+        return DeskSent(message_id=message.message_id, request_id=request_id, kind=kind_of(message))
+
+    async def _finding(self, party: Country, finding: str, text: str) -> None:
+        """An observation the console makes itself: a training finding at a desk."""
+        note = NewObservation(text=text, party=party)
+        await self.observe(note, "console", finding=finding)
 
     # ---- status ----------------------------------------------------------------------------
 
@@ -180,7 +283,9 @@ class ConsoleService:
             inject_id=planned.inject.id, request_id=planned.request_id, scheduled_for=planned.at
         )
 
-    async def observe(self, note: NewObservation, author: str) -> Observation:
+    async def observe(
+        self, note: NewObservation, author: str, finding: str | None = None
+    ) -> Observation:
         """Store an observation on its topic, stamped with exercise and wall time."""
         assert self._producer is not None, "ConsoleService.start() first"
         now = datetime.now(UTC)
@@ -193,6 +298,7 @@ class ConsoleService:
             text=note.text,
             request_id=note.request_id,
             party=note.party,
+            finding=finding,
         )
         await self._producer.send_and_wait(
             self.topics.observations,

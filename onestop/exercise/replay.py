@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from onestop.audit.report import Report
+from onestop.audit.report_model import Report
 
 #: Wall seconds of timestamp resolution an answer time may differ by (two timestamps of
 #: a millisecond each, and their rounding).

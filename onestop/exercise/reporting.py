@@ -10,8 +10,9 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from pydantic import ValidationError
 
-from onestop.audit.report import Report, build_report
+from onestop.audit.report import build_report
 from onestop.audit.report_html import write_report
+from onestop.audit.report_model import Report
 from onestop.audit.source import combined_report, load_audit, verify_trail
 from onestop.exercise.runner import ExerciseResult
 from onestop.exercise.scenario import Scenario
@@ -42,6 +43,7 @@ def run_facts(scenario: Scenario, result: ExerciseResult) -> dict[str, Any]:
         "end": exercise_iso(result.exercise_end),
         "ended_by": result.ended_by,
         "unsettled_at_close": result.unsettled,
+        "trainees": sorted(p.value for p in scenario.trainee_parties),
     }
 
 
@@ -81,6 +83,7 @@ async def exercise_report(scenario: Scenario, result: ExerciseResult, bootstrap:
         exercise=run_facts(scenario, result),
         chain=chain,
         observations=observations,
+        trainees=scenario.trainee_parties,
     )
 
 

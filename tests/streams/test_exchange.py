@@ -655,3 +655,21 @@ class TestLimitsFollowTheParties:
         assert details["fallback_from"] == "siena"
         assert details["limit_seconds"] == 8 * 3600.0
         assert details["limit_basis"] == "directive_2023_977"
+
+
+class TestChosenChannel:
+    def test_a_choice_that_differs_from_art13_is_recorded_as_a_deviation(
+        self, exchange: Exchange
+    ) -> None:
+        effects = send(exchange, K.REQUEST, requested_channel=Channel.INTERPOL_I247)
+
+        details = effects.audit[0].details.wire()
+        assert effects.outputs[0].record.header("ce_channel") == b"siena"  # Art. 13 decides
+        assert details["requested_channel"] == "interpol_i247"
+        assert details["deviation"].startswith("PL chose interpol_i247; Art. 13 gives siena")
+
+    def test_the_rule_s_own_channel_is_no_deviation(self, exchange: Exchange) -> None:
+        effects = send(exchange, K.REQUEST, requested_channel=Channel.SIENA)
+
+        details = effects.audit[0].details.wire()
+        assert details["requested_channel"] == "siena" and "deviation" not in details

@@ -11,18 +11,16 @@ from pathlib import Path
 
 import pytest
 
-from onestop.audit.report import (
+from onestop.audit.report import build_report, percentile, report_json
+from onestop.audit.report_html import render_html, write_report
+from onestop.audit.report_model import (
     AnswerTimeRow,
     ChainCheck,
     ComplianceRow,
     GroundCount,
     Report,
     Summary,
-    build_report,
-    percentile,
-    report_json,
 )
-from onestop.audit.report_html import render_html, write_report
 from onestop.audit.statistics import art18_statistics
 from schemas.audit import ChainFault, ChainReport
 from schemas.clock import ClockAction, ClockCommand

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from onestop.audit.report import Report, build_report
+from onestop.audit.report import build_report
+from onestop.audit.report_model import Report
 from onestop.audit.statistics import BOUND
 from onestop.exercise.replay import differences, run_figures
 from onestop.exercise.reporting import exercise_report
@@ -24,7 +25,8 @@ from schemas.enums import Outcome
 from schemas.messages import ONE_WAY_KINDS
 from tests.memory_exchange import play_in_memory
 
-SCENARIOS = sorted(EXERCISES_DIR.glob("*.yaml"))
+# A scenario with a trainee desk needs a person at the desk: its tests are the console's.
+SCENARIOS = sorted(p for p in EXERCISES_DIR.glob("*.yaml") if not load_scenario(p).trainee_parties)
 FASTER = 8
 
 
