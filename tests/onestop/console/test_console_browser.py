@@ -336,12 +336,13 @@ async def test_a_trainer_runs_the_baltic_drill_from_the_browser(
     await expect(received).to_have_count(1)
     await expect(received).to_contain_text("SIENA by default (Art. 13)")
     await expect(received.locator(tagged("step-kafka"))).to_contain_text(f"{namespace}.audit")
+    await steps.shot(page, "inspector")
     raw = inspector.locator(tagged("raw-event"), has_text="eu.onestop.request.v1")
     await expect(raw).to_have_count(1)
     await raw.locator("summary").click()
     await expect(raw).to_contain_text(f"{namespace}.outbox.LT")
     await expect(raw.locator(tagged("raw-data"))).to_contain_text("a person deprived of liberty")
-    await steps.shot(page, "inspector")
+    await steps.shot(page, "inspector-cloudevent")
 
     # An observation about it, with exercise and wall time.
     await inspector.locator(tagged("inspector-observe")).click()
@@ -394,6 +395,8 @@ async def test_a_trainer_runs_the_baltic_drill_from_the_browser(
     await expect(report.locator("body")).to_contain_text("van-owner")
     await expect(report.locator("body")).to_contain_text(OBSERVATION)
     await steps.shot(report, "report")
+    await report.get_by_text(OBSERVATION).first.scroll_into_view_if_needed()
+    await steps.shot(report, "report-observation")
 
     assert watched.errors == [], watched.errors
     assert observer_watched.errors == [], observer_watched.errors
