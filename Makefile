@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DEMO   ?= exercises/baltic_siena_drill.yaml
 
-.PHONY: demo test lint typecheck pytest system-deps schemas bench clean broker-stop
+.PHONY: demo test lint typecheck pytest system-deps schemas bench faults clean broker-stop
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +49,10 @@ schemas: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/onestop bench --json reports/bench.json
+
+# The long fault suite: every case, the two-worker case ten times in a row.
+faults: $(STAMP) system-deps
+	$(BIN)/onestop faults --long
 
 broker-stop: $(STAMP)
 	$(BIN)/onestop broker stop

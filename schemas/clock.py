@@ -53,6 +53,9 @@ class ExerciseSetup(BaseModel):
     trainees: list[Country] = Field(
         default_factory=list, description="Parties played by trainees: no node answers them"
     )
+    exercise_end: AwareDatetime | None = Field(
+        default=None, description="When the scenario ends, in exercise time"
+    )
     rules: RuleSet | None = None
     pcccs: list[tuple[Country, Country]] = Field(default_factory=list)
     liaison_officers: list[tuple[Country, Country]] = Field(default_factory=list)

@@ -48,6 +48,19 @@ class Topics:
         return f"{self.namespace}.clock"
 
     @property
+    def hub_group(self) -> str:
+        """The hub workers' consumer group, and the prefix of their internal topics."""
+        return f"{self.namespace}-hub"
+
+    @property
+    def hub_changelogs(self) -> list[str]:
+        """The changelogs of the hub's tables (requests and input positions), co-partitioned
+        with the outboxes. OneStop creates them before any worker starts: a worker whose
+        group leader did not know them yet would recover no positions and trust committed
+        offsets, which can pass records Faust skipped in a rebalance."""
+        return [f"{self.hub_group}-{table}-changelog" for table in ("requests", "positions")]
+
+    @property
     def observations(self) -> str:
         """The exercise control team's observations (one partition: a total order)."""
         return f"{self.namespace}.observations"

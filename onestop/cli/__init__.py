@@ -11,6 +11,7 @@ from onestop.cli.broker import broker_app
 from onestop.cli.clock import clock_app
 from onestop.cli.console import console_command
 from onestop.cli.exercise import exercise_app
+from onestop.cli.faults import faults
 from onestop.cli.hub import hub
 from onestop.cli.load import bench, load
 from onestop.cli.nodes import nodes
@@ -32,6 +33,7 @@ app.command()(stats)
 app.command()(report)
 app.command()(load)
 app.command()(bench)
+app.command()(faults)
 app.command("console")(console_command)
 
 

@@ -185,7 +185,8 @@ async def events(
     """Live updates as server-sent events. A page that reconnects sends the id of the
     last event it saw and gets everything after it."""
     header = request.headers.get("last-event-id", "")
-    since = last_id if last_id is not None else (int(header) if header.isdigit() else 0)
+    # The browser's own reconnect sends the header: it knows better than the first URL.
+    since = int(header) if header.isdigit() else (last_id or 0)
     return StreamingResponse(
         service.events.follow(since),
         media_type="text/event-stream",
@@ -306,6 +307,7 @@ async def inject(form: ManualInject, grant: Trainer, service: Service) -> Inject
 
 
 @router.post("/observations", response_model=Observation, status_code=201, tags=["exercise"])
-async def observe(note: NewObservation, grant: Trainer, service: Service) -> Observation:
-    """Write an observation, stamped with exercise and wall time."""
+async def observe(note: NewObservation, grant: Overseer, service: Service) -> Observation:
+    """Write an observation, stamped with exercise and wall time (exercise control and
+    observers take notes; a note changes nothing in the exercise)."""
     return await service.observe(note, grant.role.value)

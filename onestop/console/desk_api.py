@@ -99,7 +99,7 @@ async def desk_events(
 ) -> StreamingResponse:
     """Live updates of this desk only: the clock, its own requests, the exercise."""
     header = request.headers.get("last-event-id", "")
-    since = last_id if last_id is not None else (int(header) if header.isdigit() else 0)
+    since = int(header) if header.isdigit() else (last_id or 0)
 
     def mine(event: Event) -> bool:
         if event.kind == "request":

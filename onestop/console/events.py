@@ -59,8 +59,11 @@ class EventLog:
             self._changed.notify_all()
 
     def since(self, last_id: int) -> list[Event] | None:
-        """The events after `last_id`, or None when some of them are no longer kept."""
-        if not self._events or last_id >= self.last_id:
+        """The events after `last_id`, or None when some of them are no longer kept (or
+        `last_id` is not one of this log's: the console restarted)."""
+        if last_id > self.last_id:
+            return None
+        if not self._events or last_id == self.last_id:
             return []
         oldest = self._events[0].id
         if last_id < oldest - 1:

@@ -50,6 +50,10 @@ def _problems(exc: ValidationError, prefix: str = "") -> list[FieldProblem]:
     return problems
 
 
+#: The form's own field names (the rest of a message's fields come in its payload).
+FORM_FIELDS = frozenset({field.alias or name for name, field in ManualInject.model_fields.items()})
+
+
 def _summary(problems: list[FieldProblem]) -> str:
     return "the inject is not valid: " + "; ".join(
         f"{p.field}: {p.message}" if p.field else p.message for p in problems
@@ -155,7 +159,14 @@ def check_inject(
         inject_message(inject, run_id, now)  # the wire model's own checks
     except ValidationError as exc:
         named = {p.field for p in problems}
-        problems += [p for p in _problems(exc) if p.field is not None or not named]
+        for problem in _problems(exc):
+            if problem.field is None and named:
+                continue  # a model-wide error already named by its field above
+            top = (problem.field or "").split(".")[0]
+            if problem.field and top not in FORM_FIELDS:
+                # A kind-specific field: it came in the payload.
+                problem = problem.model_copy(update={"field": f"payload.{problem.field}"})
+            problems.append(problem)
         raise InjectProblem(_summary(problems), problems) from exc
     if problems:
         raise InjectProblem(_summary(problems), problems)

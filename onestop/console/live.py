@@ -46,7 +46,6 @@ class ConsoleLive:
         self.board = RequestBoard()
         self.observations: list[Observation] = []
         self.health = Health()
-        self.exercise_end: datetime | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._raw: AIOKafkaConsumer | None = None
         self._raw_lock = asyncio.Lock()
@@ -82,6 +81,7 @@ class ConsoleLive:
     def clock_state(self) -> ClockState:
         """The exercise clock as of now."""
         now = datetime.now(UTC)
+        setup = self.clock.setup
         return ClockState(
             exercise_id=self.clock.exercise_id,
             wall_time=now,
@@ -90,7 +90,9 @@ class ConsoleLive:
             paused=self.clock.paused,
             ended=self.clock.ended,
             exercise_start=self._exercise_start(),
-            exercise_end=self.exercise_end,
+            exercise_end=setup.exercise_end if setup else None,
+            parties=sorted(setup.profiles) if setup else [],
+            trainees=sorted(setup.trainees) if setup else [],
         )
 
     def _exercise_start(self) -> datetime | None:

@@ -70,6 +70,8 @@ class ClockState(BaseModel):
     ended: bool
     exercise_start: AwareDatetime | None = None
     exercise_end: AwareDatetime | None = Field(default=None, description="The scenario's end")
+    parties: list[Country] = Field(default_factory=list, description="The exercise's parties")
+    trainees: list[Country] = Field(default_factory=list, description="Played by trainees")
 
 
 class ExercisePhase(StrEnum):
@@ -110,6 +112,9 @@ class Status(BaseModel):
     clock: ClockState
     exercise: ExerciseStatus
     health: Health
+    last_event_id: int = Field(
+        description="The newest event as of this status: follow /api/events from there"
+    )
 
 
 # ---- the deadline board ---------------------------------------------------------------------

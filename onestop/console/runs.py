@@ -21,7 +21,7 @@ from onestop.console.models import (
     ScenarioInfo,
 )
 from onestop.exercise.reporting import write_exercise_report
-from onestop.exercise.runner import ExerciseError, ExerciseOptions, ExerciseRunner
+from onestop.exercise.runner import ExerciseError, ExerciseOptions, ExerciseRunner, Snapshot
 from onestop.exercise.scenario import Scenario, ScenarioError, load_scenario, parse_scenario
 from onestop.paths import EXERCISES_DIR
 
@@ -139,12 +139,11 @@ class ConsoleRuns:
         self._task = asyncio.create_task(self._play(runner, scenario), name="console-exercise")
         return self.status
 
-    def _snapshot(self, snapshot: object) -> None:
-        phase = (
-            ExercisePhase.ENDING if getattr(snapshot, "ending", False) else ExercisePhase.RUNNING
-        )
-        if self.status.phase is not phase:
-            self._set(phase=phase)
+    def _snapshot(self, snapshot: Snapshot) -> None:
+        phase = ExercisePhase.ENDING if snapshot.ending else ExercisePhase.RUNNING
+        order = [ExercisePhase.STARTING, ExercisePhase.RUNNING, ExercisePhase.ENDING]
+        if self.status.phase in order and order.index(phase) > order.index(self.status.phase):
+            self._set(phase=phase)  # forward only: an end by hand is not undone
 
     async def _play(self, runner: ExerciseRunner, scenario: Scenario) -> None:
         try:

@@ -102,8 +102,6 @@ class ConsoleService:
         await self.live.stop()
 
     def _exercise_changed(self, status: ExerciseStatus) -> None:
-        if status.run_id and self.runs.scenario is not None:
-            self.live.exercise_end = self.runs.scenario.clock.start + self.runs.scenario.clock.end
         self.events.publish("exercise", status)
 
     def _entry_changed(self, entry: BoardEntry) -> None:
@@ -203,7 +201,10 @@ class ConsoleService:
     def status(self) -> Status:
         """The exercise, its clock and the links, now."""
         return Status(
-            clock=self.live.clock_state(), exercise=self.runs.status, health=self.live.health
+            clock=self.live.clock_state(),
+            exercise=self.runs.status,
+            health=self.live.health,
+            last_event_id=self.events.last_id,
         )
 
     # ---- the clock -------------------------------------------------------------------------

@@ -113,6 +113,7 @@ def exercise_setup(scenario: Scenario, seed: int) -> ExerciseSetup:
         seed=seed,
         profiles={country: spec.profile for country, spec in scenario.nodes.items()},
         trainees=sorted(scenario.trainee_parties),
+        exercise_end=scenario.clock.start + scenario.clock.end,
         rules=scenario.rule_set,
         pcccs=scenario.pcccs,
         liaison_officers=scenario.liaison_officers,

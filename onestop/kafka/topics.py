@@ -47,6 +47,9 @@ def wanted_topics(
     wanted[topics.deadletter] = new(topics.deadletter, topics.partitions, forever)
     wanted[topics.clock] = new(topics.clock, 1, forever)
     wanted[topics.observations] = new(topics.observations, 1, forever)
+    compacted = {"cleanup.policy": "compact", **durable}
+    for name in topics.hub_changelogs:
+        wanted[name] = new(name, topics.partitions, compacted)
     return wanted
 
 

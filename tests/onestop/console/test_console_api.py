@@ -72,10 +72,12 @@ async def test_codes_and_roles_are_checked_on_the_server(
         "inject": await observer.post("/api/injects", json={"from": "LT", "to": "PL"}),
         "start": await observer.post("/api/exercise", json={"scenario": "x.yaml"}),
         "end": await observer.post("/api/exercise/end", json=REASON),
-        "observe": await observer.post("/api/observations", json={"text": "hello"}),
     }
     assert {name: r.status_code for name, r in refused.items()} == dict.fromkeys(refused, 403)
     assert "exercise control only" in refused["pause"].json()["detail"]
+    # An observer takes notes (they change nothing); with no exercise they belong to none.
+    noted = await observer.post("/api/observations", json={"text": "quiet start"})
+    assert noted.status_code == 201 and noted.json()["author"] == "observer"
 
     session = await trainer.get("/api/session")
     assert session.json()["role"] == "trainer"
