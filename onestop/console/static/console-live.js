@@ -1,4 +1,5 @@
-// Live updates: server-sent events from /api/events. The browser reconnects by itself and
+// Live updates: server-sent events from /api/events (a trainee desk follows its own,
+// /api/desks/<party>/events). The browser reconnects by itself and
 // sends the id of the last event it saw (Last-Event-ID); the console replays what came
 // after it. When the stream is closed for good (the console restarted, the session ended)
 // the page opens it again itself, naming that id in the query.
@@ -13,6 +14,7 @@ let lastId = 0;
 let retry = null;
 let backoff = 1000;
 let handlers = {};
+let streamUrl = "/api/events";
 
 function indicate(stateName, text) {
   const indicator = byId("live-indicator");
@@ -50,7 +52,7 @@ function open(url) {
       } catch (error) {
         throw new Error(`the console sent a ${kind} event that is not JSON: ${error.message}`);
       }
-      handlers[kind](data, id);
+      if (handlers[kind]) handlers[kind](data, id);
     });
   }
 }
@@ -66,20 +68,23 @@ function schedule() {
       schedule();
       return;
     }
-    open(`/api/events?last_id=${lastId}`);
+    open(`${streamUrl}?last_id=${lastId}`);
   }, backoff);
 }
 
 /**
- * Follow the console's events from the start of what it keeps.
+ * Follow the console's events from the start of what it keeps (or from `since`).
  * @param {Record<string, (data: any, id: number) => void>} on a handler per event kind
+ * @param {string} [url] the event stream, /api/events unless a desk's own
+ * @param {number} [since] the id of the last event already known
  */
-export function follow(on) {
+export function follow(on, url = "/api/events", since = 0) {
   handlers = on;
   stop();
-  lastId = 0;
+  streamUrl = url;
+  lastId = since;
   indicate("connecting", "Connecting…");
-  open("/api/events");
+  open(since > 0 ? `${url}?last_id=${since}` : url);
 }
 
 /** Stop following (logging out). */

@@ -5,6 +5,7 @@
 import { api, onUnauthorised } from "./console-api.js";
 import { boardReset, entryChanged, loadBoard, setUpBoard, tickBoard } from "./console-board.js";
 import { setUpControls } from "./console-controls.js";
+import { setUpDesks, tickDesks } from "./console-desks.js";
 import { loadScenarios, setUpExercise } from "./console-exercise.js";
 import { setUpInject } from "./console-inject.js";
 import { clearInspector, setUpInspector, show } from "./console-inspector.js";
@@ -147,6 +148,7 @@ function showApp(session) {
     ticks += 1;
     tickStatus();
     tickBoard(ticks % 4 === 0);
+    tickDesks();
   }, TICK_MS);
   clearInterval(poller);
   poller = setInterval(loadStatus, STATUS_POLL_MS);
@@ -188,6 +190,7 @@ async function boot() {
   setUpTabs();
   setUpStatusBar();
   setUpBoard(inspect);
+  setUpDesks();
   setUpInspector(observe);
   setUpControls(loadStatus);
   setUpExercise();
