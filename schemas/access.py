@@ -14,7 +14,7 @@ import json
 import stat
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, TypeAlias
 
 from schemas.enums import Country
 
@@ -136,3 +136,17 @@ class KafkaAccess:
 
     def __repr__(self) -> str:  # never show the password in a log or a traceback
         return f"KafkaAccess(bootstrap={self.bootstrap!r}, username={self.username!r})"
+
+
+#: Where a client connects: bootstrap servers alone (a plain broker), or a `KafkaAccess`.
+KafkaTarget: TypeAlias = str | KafkaAccess
+
+
+def as_access(target: KafkaTarget) -> KafkaAccess:
+    """`target` as a `KafkaAccess` (bootstrap servers alone: a plain connection)."""
+    return target if isinstance(target, KafkaAccess) else KafkaAccess(target)
+
+
+def client_options(target: KafkaTarget) -> dict[str, Any]:
+    """aiokafka keyword arguments reaching `target` (see `KafkaAccess.client_options`)."""
+    return as_access(target).client_options()

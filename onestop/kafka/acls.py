@@ -12,10 +12,16 @@ them as the ``admin`` principal. For namespace ``ns``:
   on ``ns.audit`` too (a worker reads each chain head back from it,
   ``streams/auditor.py``); ALL on topics and groups prefixed ``ns-hub`` (its Faust group,
   changelog and assignor topics, which Faust creates); IDEMPOTENT_WRITE on the cluster.
-- ``clock``: WRITE, DESCRIBE on ``ns.clock``; READ, DESCRIBE on ``ns.clock`` and
-  ``ns.audit``; DESCRIBE on groups prefixed ``ns-`` (the exercise runner looks whether a
-  hub and nodes already run). Injects are written with the sending party's credentials.
-- ``reader``: READ, DESCRIBE on ``ns.audit`` (reports, ``onestop audit verify``).
+- ``clock`` (exercise control: the runner, ``onestop clock``, the console's commands and
+  notes): READ, WRITE, DESCRIBE on ``ns.clock`` and ``ns.observations``; READ, DESCRIBE
+  on ``ns.audit``; DESCRIBE on groups prefixed ``ns-`` (the exercise runner looks whether
+  a hub and nodes already run). Injects are written with the sending party's credentials.
+- ``reader`` (reports, ``onestop audit verify``, the console's live view, the load
+  generator's follower): READ, DESCRIBE on ``ns.audit``, ``ns.observations``,
+  ``ns.clock``, ``ns.deadletter`` and on topics prefixed ``ns.outbox.`` and ``ns.inbox.``
+  (the console's inspector shows the very records an audit entry names); DESCRIBE on
+  groups prefixed ``ns-`` (link health: members and the hub's committed offsets). It
+  writes nothing.
 - ``admin`` is a super user (``super.users``) and needs none.
 
 The ACLs go over the Kafka protocol: aiokafka 0.14's admin client has no ACL method, so
@@ -138,9 +144,14 @@ def namespace_bindings(
     bindings += _allow(HUB, (Operation.ALL,), group, f"{namespace}-hub", prefixed)
     bindings += _allow(HUB, (Operation.IDEMPOTENT_WRITE,), ResourceType.CLUSTER, CLUSTER_NAME)
     bindings += _allow(CLOCK, (read, write, describe), topic, topics.clock)
+    bindings += _allow(CLOCK, (read, write, describe), topic, topics.observations)
     bindings += _allow(CLOCK, (read, describe), topic, topics.audit)
     bindings += _allow(CLOCK, (describe,), group, f"{namespace}-", prefixed)
-    bindings += _allow(READER, (read, describe), topic, topics.audit)
+    for name in (topics.audit, topics.observations, topics.clock, topics.deadletter):
+        bindings += _allow(READER, (read, describe), topic, name)
+    for prefix in (f"{namespace}.outbox.", f"{namespace}.inbox."):
+        bindings += _allow(READER, (read, describe), topic, prefix, prefixed)
+    bindings += _allow(READER, (describe,), group, f"{namespace}-", prefixed)
     return sorted(set(bindings))
 
 

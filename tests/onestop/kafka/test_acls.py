@@ -63,19 +63,30 @@ def test_the_hub_reads_every_outbox_and_writes_every_inbox() -> None:
     assert (WRITE, TOPIC, "ns.clock", LITERAL) not in rights
 
 
-def test_the_clock_writes_only_the_clock_topic() -> None:
+def test_the_clock_writes_only_the_clock_and_the_observations() -> None:
     rights = _rights("User:clock")
-    assert {(op, name) for op, kind, name, _ in rights if op is WRITE} == {(WRITE, "ns.clock")}
+    assert {(op, name) for op, kind, name, _ in rights if op is WRITE} == {
+        (WRITE, "ns.clock"),
+        (WRITE, "ns.observations"),
+    }
     assert (READ, TOPIC, "ns.audit", LITERAL) in rights
     assert (READ, TOPIC, "ns.clock", LITERAL) in rights
+    assert (READ, TOPIC, "ns.observations", LITERAL) in rights
     assert (DESCRIBE, GROUP, "ns-", PREFIXED) in rights
 
 
-def test_the_reader_reads_the_audit_only() -> None:
-    assert _rights("User:reader") == {
-        (READ, TOPIC, "ns.audit", LITERAL),
-        (DESCRIBE, TOPIC, "ns.audit", LITERAL),
+def test_the_reader_reads_and_never_writes() -> None:
+    rights = _rights("User:reader")
+    assert {op for op, *_ in rights} == {READ, DESCRIBE}
+    assert {(name, pattern) for op, kind, name, pattern in rights if op is READ} == {
+        ("ns.audit", LITERAL),
+        ("ns.observations", LITERAL),
+        ("ns.clock", LITERAL),
+        ("ns.deadletter", LITERAL),
+        ("ns.outbox.", PREFIXED),
+        ("ns.inbox.", PREFIXED),
     }
+    assert (DESCRIBE, GROUP, "ns-", PREFIXED) in rights
 
 
 def test_admin_needs_no_acl_being_a_super_user() -> None:
