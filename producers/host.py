@@ -1,5 +1,6 @@
 """Runs simulated nodes on Kafka: one producer for their outboxes, one consumer per inbox,
-one exercise scheduler, all as asyncio tasks in one process.
+one exercise scheduler, all as asyncio tasks in one process. On a secure broker each node
+logs in as its own party (`party_access`): a producer and a consumer of its own.
 
 An inbox offset is committed only once everything the message caused has been sent, so a
 node that crashes answers again after a restart (with the same message ids, which the hub
@@ -30,12 +31,14 @@ from prometheus_client import CollectorRegistry
 from producers.metrics import NodeMetrics
 from producers.node import SimulatedNode
 from producers.scheduler import ExerciseScheduler
+from schemas.access import KafkaAccess, KafkaTarget, client_options
 from schemas.clock import ClockCommand, ExerciseClock
 from schemas.clock_feed import ClockFeed
 from schemas.enums import Country
 from schemas.envelope import EnvelopeError, decode, encode
 from schemas.messages import MessageBase
 from schemas.profiles import NodeProfile
+from schemas.refusals import AccessRefused, explained
 from schemas.topics import Topics, process_client_id
 
 log = logging.getLogger(__name__)
@@ -72,7 +75,7 @@ class NodeHost:
 
     def __init__(
         self,
-        bootstrap: str,
+        bootstrap: KafkaTarget,
         topics: Topics,
         profiles: Mapping[Country, NodeProfile],
         *,
@@ -81,11 +84,17 @@ class NodeHost:
         clock: ExerciseClock | None = None,
         answering: set[Country] | None = None,
         exercise_id: str | None = None,
+        party_access: Mapping[Country, KafkaAccess] | None = None,
     ) -> None:
-        """`answering`: the nodes that read and answer their inbox here (default: all);
+        """`bootstrap`: the servers, or a `KafkaAccess` (the clock is read with it, and
+        every node writes and reads with it unless `party_access` gives it its own).
+        `answering`: the nodes that read and answer their inbox here (default: all);
         the others only send (their answers come from another process). `exercise_id`:
-        play only that exercise (default: whichever the clock runs)."""
+        play only that exercise (default: whichever the clock runs). `party_access`: on
+        a secure broker, each node's own login, with a producer and a consumer of its
+        own (default: one producer for all)."""
         self.bootstrap = bootstrap
+        self.party_access = dict(party_access or {})
         self.topics = topics
         self.clock = clock or ExerciseClock()
         self.registry = registry or CollectorRegistry()
@@ -102,43 +111,74 @@ class NodeHost:
         self.exercise_id = exercise_id
         self._playing: str | None = None  # the exercise the nodes' state belongs to
         self.clock.on_change(self._clock_changed)
-        self._producer: AIOKafkaProducer | None = None
+        self._producers: dict[Country | None, AIOKafkaProducer] = {}
         self._consumers: dict[Country, AIOKafkaConsumer] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._trackers: dict[Country, OffsetTracker] = {}
 
     async def start(self) -> None:
         """Connect, follow the clock, and start answering."""
-        await self.clock_feed.start()
-        self._producer = AIOKafkaProducer(
-            bootstrap_servers=self.bootstrap, enable_idempotence=True, acks="all", linger_ms=1
-        )
-        await self._producer.start()
+        async with explained(self.bootstrap, "read", self.topics.clock):
+            await self.clock_feed.start()
+        senders: list[Country | None] = [*self.nodes] if self.party_access else [None]
+        for sender in senders:
+            access = self.access(sender)
+            producer = AIOKafkaProducer(
+                **client_options(access), enable_idempotence=True, acks="all", linger_ms=1
+            )
+            self._producers[sender] = producer  # stopped by stop(), started or not
+            async with explained(access, "write", self._outbox_of(sender)):
+                await producer.start()
         for country, node in self.nodes.items():
             if country not in self.answering:
                 continue
+            access = self.access(country)
             consumer = AIOKafkaConsumer(
                 self.topics.inbox(country),
-                bootstrap_servers=self.bootstrap,
+                **client_options(access),
                 group_id=f"{self.topics.namespace}-node-{country.value}",
                 client_id=process_client_id("node"),
                 enable_auto_commit=False,
                 auto_offset_reset="earliest",
             )
-            await consumer.start()
-            self._consumers[country] = consumer
+            self._consumers[country] = consumer  # stopped by stop(), started or not
+            async with explained(access, "read", self.topics.inbox(country)):
+                await consumer.start()
             self._tasks.append(
                 asyncio.create_task(self._consume(node, consumer), name=f"inbox-{country}")
             )
         await self._wait_for_assignments()
         self.scheduler.start()
 
+    def access(self, party: Country | None) -> KafkaTarget:
+        """How `party`'s node reaches Kafka (None: the shared login)."""
+        if party is not None and party in self.party_access:
+            return self.party_access[party]
+        return self.bootstrap
+
+    def _outbox_of(self, sender: Country | None) -> str | None:
+        return self.topics.outbox(sender) if sender is not None else None
+
+    def _check_inboxes(self) -> None:
+        """Raise what ended an inbox task (a refusal of the broker, say), if one did."""
+        for task in self._tasks:
+            if task.done() and not task.cancelled() and task.exception() is not None:
+                task.result()
+
+    async def wait(self) -> None:
+        """Return (or raise) when an inbox task ends: a node can no longer answer."""
+        if self._tasks:
+            await asyncio.wait(self._tasks, return_when=asyncio.FIRST_COMPLETED)
+            self._check_inboxes()
+
     async def _wait_for_assignments(self, wait_seconds: float = 60.0) -> None:
         """Return once every inbox consumer has its partitions: from then on nothing
-        addressed to these nodes waits for a group rebalance."""
+        addressed to these nodes waits for a group rebalance. Raises what ended an inbox
+        task meanwhile (a consumer group the broker refuses, say)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + wait_seconds
         while any(not c.assignment() for c in self._consumers.values()):
+            self._check_inboxes()
             if loop.time() > deadline:
                 log.warning("inbox consumers still without partitions after %.0f s", wait_seconds)
                 return
@@ -153,33 +193,40 @@ class NodeHost:
                 await task
             except asyncio.CancelledError:
                 pass
+            except AccessRefused as exc:
+                log.warning("inbox task %s had ended: %s", task.get_name(), exc)
             except Exception:
                 log.exception("inbox task %s had failed", task.get_name())
         self._tasks.clear()
         for country, consumer in self._consumers.items():
-            await _commit(consumer, self._trackers[country])
+            tracker = self._trackers.get(country)
+            if tracker is not None:
+                await _commit(consumer, tracker)
             await consumer.stop()
         self._consumers.clear()
-        if self._producer is not None:
-            await self._producer.stop()
-            self._producer = None
+        for producer in self._producers.values():
+            await producer.stop()
+        self._producers.clear()
         await self.clock_feed.stop()
 
     async def publish(self, message: MessageBase, at: datetime | None = None) -> None:
         """Write `message` to its sender's outbox, sent at exercise time `at` (default:
         now), and wait for the broker's acknowledgement."""
-        assert self._producer is not None, "NodeHost.start() first"
+        producer = self._producers.get(message.sender if self.party_access else None)
+        assert producer is not None, "NodeHost.start() first"
         # Tells the hub which clock commands this message was sent under.
         record = encode(message, extensions={"clockoffset": str(self.clock_feed.position)})
         wall = self.clock.wall_at(at) if at is not None else None
-        await self._producer.send_and_wait(
-            self.topics.outbox(message.sender),
-            value=record.value,
-            key=record.key,
-            headers=record.headers,
-            # Up to the next millisecond: never before the instant (a jump, a START).
-            timestamp_ms=math.ceil(wall * 1000) if wall is not None else None,
-        )
+        outbox = self.topics.outbox(message.sender)
+        async with explained(self.access(message.sender), "write", outbox):
+            await producer.send_and_wait(
+                outbox,
+                value=record.value,
+                key=record.key,
+                headers=record.headers,
+                # Up to the next millisecond: never before the instant (a jump, a START).
+                timestamp_ms=math.ceil(wall * 1000) if wall is not None else None,
+            )
 
     def playing(self) -> str | None:
         """The exercise the nodes play now, or None while they wait for theirs. A change
@@ -220,8 +267,10 @@ class NodeHost:
         tracker = self._trackers[node.country] = OffsetTracker()
         loop = asyncio.get_running_loop()
         last_commit = loop.time()
+        access, inbox = self.access(node.country), self.topics.inbox(node.country)
         while True:
-            batch = await consumer.getmany(timeout_ms=200)
+            async with explained(access, "read", inbox):
+                batch = await consumer.getmany(timeout_ms=200)
             for tp, records in batch.items():
                 for record in records:
                     tracker.taken(tp, record.offset)

@@ -13,6 +13,7 @@ import logging
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from pydantic import ValidationError
 
+from schemas.access import KafkaTarget, client_options
 from schemas.clock import ClockCommand, ExerciseClock
 
 log = logging.getLogger(__name__)
@@ -24,7 +25,8 @@ class ClockFeed:
     `start()` returns once the commands already on the topic are applied, so a component
     starts with the right exercise time."""
 
-    def __init__(self, bootstrap: str, topic: str, clock: ExerciseClock) -> None:
+    def __init__(self, bootstrap: KafkaTarget, topic: str, clock: ExerciseClock) -> None:
+        """`bootstrap`: the servers, or a `KafkaAccess` on a secure broker."""
         self.bootstrap = bootstrap
         self.topic = topic
         self.clock = clock
@@ -39,9 +41,13 @@ class ClockFeed:
         if self._consumer is not None:
             return
         consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.bootstrap, enable_auto_commit=False, group_id=None
+            **client_options(self.bootstrap), enable_auto_commit=False, group_id=None
         )
-        await consumer.start()
+        try:
+            await consumer.start()
+        except BaseException:
+            await consumer.stop()  # a refused login: nothing left open
+            raise
         self._consumer = consumer
         partitions = consumer.partitions_for_topic(self.topic) or {0}
         tps = [TopicPartition(self.topic, p) for p in sorted(partitions)]

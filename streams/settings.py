@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+from schemas.access import KafkaAccess
 from schemas.deadlines import DIRECTIVE_2023_977, RuleSet
 from schemas.enums import Country
 from schemas.topics import Topics
@@ -35,8 +37,34 @@ class HubSettings:
     fetch_max_wait: float = 0.010  # ... or once this many seconds have passed
     watch_interval: float = 5.0  # seconds between looks at the input partitions (lag, stalls)
     stall_patience: float = 10.0  # seconds records taken from Kafka may wait for the agent
+    # The hub's login on a secure broker (its `hub` principal); None: a plain connection.
+    access: KafkaAccess | None = None
+
+    @property
+    def kafka(self) -> KafkaAccess:
+        """How the hub's own clients reach Kafka."""
+        return self.access if self.access is not None else KafkaAccess(self.bootstrap)
+
+    def client_options(self) -> dict[str, Any]:
+        """aiokafka keyword arguments of the hub's own clients (writer, ledger, clock)."""
+        return self.kafka.client_options()
+
+    def broker_credentials(self) -> Any:
+        """Faust's `broker_credentials`: SCRAM-SHA-512 over SASL_PLAINTEXT as the hub's
+        principal (`faust.SASLCredentials`), or None for a plain connection."""
+        access = self.kafka
+        if not access.secure:
+            return None
+        from faust.auth import SASLCredentials
+        from faust.types.auth import SASLMechanism
+
+        return SASLCredentials(
+            username=access.username,
+            password=access.password,
+            mechanism=SASLMechanism.SCRAM_SHA_512,
+        )
 
     @property
     def app_id(self) -> str:
         """The Faust app id: consumer group and prefix of the hub's internal topics."""
-        return f"{self.topics.namespace}-hub"
+        return self.topics.hub_group

@@ -127,6 +127,7 @@ class Hub:
         self.app = HubApp(
             settings.app_id,
             broker=f"kafka://{settings.bootstrap}",
+            broker_credentials=settings.broker_credentials(),
             broker_client_id=process_client_id("hub"),
             store="memory://",
             datadir=str(settings.data_dir),
@@ -176,8 +177,9 @@ class Hub:
         )
         self.app.tables.add(self.position_table)
         positions = PositionStore(self.position_table)
-        self.clock_feed = ClockFeed(settings.bootstrap, self.topics.clock, self.clock)
-        self.writer = OutputWriter(settings.bootstrap, self.topics, self.metrics)
+        self.clock_feed = ClockFeed(settings.kafka, self.topics.clock, self.clock)
+        options = settings.client_options()
+        self.writer = OutputWriter(settings.bootstrap, self.topics, self.metrics, options)
         self.ledger = InputLedger(
             settings.bootstrap,
             settings.app_id,
@@ -186,6 +188,7 @@ class Hub:
             batch_size=settings.batch_size,
             stall_patience=settings.stall_patience,
             lost=lost,
+            client_options=options,
         )
         self.core = HubCore(
             settings,

@@ -19,6 +19,7 @@ from onestop.kafka.groups import wait_until_stable
 from onestop.kafka.probe import free_port
 from onestop.kafka.services import ServiceProcess, hub_process
 from onestop.kafka.topics import ensure_topics
+from schemas.access import KafkaTarget
 from schemas.audit import AuditRecord
 from schemas.clock import ClockAction, ClockCommand, ExerciseSetup
 from schemas.enums import Country
@@ -188,7 +189,7 @@ def audit_records(records: list[Record]) -> list[AuditRecord]:
     return [AuditRecord.model_validate_json(r.value) for r in records]
 
 
-async def wait_for_hub(bootstrap: str, topics: Topics) -> None:
+async def wait_for_hub(bootstrap: KafkaTarget, topics: Topics) -> None:
     """Return once the hub's consumer group is stable (it has its partitions)."""
     if not await wait_until_stable(bootstrap, f"{topics.namespace}-hub"):
         raise TimeoutError(f"hub of {topics.namespace} did not join its group")

@@ -20,7 +20,9 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 from pydantic import ValidationError
 
+from schemas.access import KafkaTarget, as_access, client_options
 from schemas.audit import AuditRecord, ChainFault, ChainReport, verify_chain
+from schemas.refusals import explained
 
 #: What Kafka accepts as a topic name.
 TOPIC_NAME: Final = re.compile(r"[A-Za-z0-9._-]{1,249}")
@@ -195,19 +197,21 @@ def write_jsonl(trail: AuditTrail, path: Path) -> int:
     return len(lines)
 
 
-async def read_topic(topic: str, bootstrap: str) -> AuditTrail:
+async def read_topic(topic: str, bootstrap: KafkaTarget) -> AuditTrail:
     """Every record of `topic` on Kafka at `bootstrap`, each partition from the beginning
     to the end it had when reading started. No consumer group, nothing committed.
 
     Raises AuditSourceError when the broker cannot be reached or the topic is missing."""
     partitions = await _partition_numbers(topic, bootstrap)
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False
+        **client_options(bootstrap), group_id=None, enable_auto_commit=False
     )
     try:
-        await consumer.start()
+        async with explained(bootstrap, "read", topic):
+            await consumer.start()
     except KafkaError as exc:
-        raise AuditSourceError(f"cannot reach Kafka at {bootstrap}: {exc}") from None
+        where = as_access(bootstrap).bootstrap
+        raise AuditSourceError(f"cannot reach Kafka at {where}: {exc}") from None
     trail = AuditTrail(source=topic)
     for partition in partitions:
         trail.partitions[partition] = []
@@ -242,16 +246,18 @@ async def read_topic(topic: str, bootstrap: str) -> AuditTrail:
         await consumer.stop()
 
 
-async def _partition_numbers(topic: str, bootstrap: str) -> list[int]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=30000)
+async def _partition_numbers(topic: str, bootstrap: KafkaTarget) -> list[int]:
+    where = as_access(bootstrap).bootstrap
+    admin = AIOKafkaAdminClient(**client_options(bootstrap), request_timeout_ms=30000)
     try:
-        await admin.start()
+        async with explained(bootstrap, "read", topic):
+            await admin.start()
     except KafkaError as exc:
-        raise AuditSourceError(f"cannot reach Kafka at {bootstrap}: {exc}") from None
+        raise AuditSourceError(f"cannot reach Kafka at {where}: {exc}") from None
     try:
         if topic not in set(await admin.list_topics()):
             raise AuditSourceError(
-                f"audit topic {topic} does not exist on {bootstrap}; check the name or "
+                f"audit topic {topic} does not exist on {where}; check the name or "
                 f"--namespace (the trail is <namespace>.audit), or give a .jsonl file"
             )
         described = await admin.describe_topics([topic])
@@ -260,7 +266,7 @@ async def _partition_numbers(topic: str, bootstrap: str) -> list[int]:
         await admin.close()
 
 
-async def load_audit(source: str, bootstrap: str | None) -> AuditTrail:
+async def load_audit(source: str, bootstrap: KafkaTarget | None) -> AuditTrail:
     """The audit trail in `source`: a JSONL file (a path that exists or ends with .jsonl)
     or a Kafka topic on `bootstrap`.
 

@@ -30,7 +30,10 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
 from onestop.bench.capacity import CapacityReport
+from onestop.kafka.credentials import KafkaLogins
 from onestop.kafka.jars import KAFKA_VERSION
+from onestop.kafka.namespace import prepare_namespace
+from onestop.kafka.rights import check_rights, sender_needs, watcher_needs
 from onestop.kafka.services import ServiceError, ServiceProcess, hub_process
 from onestop.kafka.topics import ensure_topics
 from onestop.paths import BENCHMARKS_PATH
@@ -38,6 +41,7 @@ from producers.load.generator import LoadGenerator
 from producers.load.machine import describe_machine, machine_line
 from producers.load.results import LoadResult, LoadStep, LoadTick
 from producers.load.settings import LoadSettings, load_nodes
+from schemas.access import ADMIN, READER, KafkaTarget, client_options
 from schemas.enums import Country
 from schemas.topics import Topics
 
@@ -61,12 +65,14 @@ def passthrough_process(bootstrap: str, topics: Topics, workdir: Path) -> Servic
     return ServiceProcess("passthrough", argv, workdir / f"passthrough-{topics.namespace}.log")
 
 
-async def hub_is_running(bootstrap: str, namespace: str, wait_seconds: float = 10.0) -> bool:
+async def hub_is_running(
+    bootstrap: KafkaTarget, namespace: str, wait_seconds: float = 10.0
+) -> bool:
     """Whether the hub's consumer group of `namespace` has members now. A broker without a
     ready group coordinator (a fresh one creates its offsets topic on the first question
     and answers "not available" or "loading" meanwhile) is asked again for up to
     `wait_seconds`; if it still has none, no group can have members."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10_000)
+    admin = AIOKafkaAdminClient(**client_options(bootstrap), request_timeout_ms=10_000)
     await admin.start()
     try:
         loop = asyncio.get_running_loop()
@@ -90,10 +96,10 @@ async def hub_is_running(bootstrap: str, namespace: str, wait_seconds: float = 1
     return False
 
 
-async def delete_namespace_topics(bootstrap: str, namespace: str) -> list[str]:
+async def delete_namespace_topics(bootstrap: KafkaTarget, namespace: str) -> list[str]:
     """Delete every topic of `namespace` (OneStop's and the hub's internal ones); return
     their names. For the throw-away namespaces of load runs and benchmarks only."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=30_000)
+    admin = AIOKafkaAdminClient(**client_options(bootstrap), request_timeout_ms=30_000)
     await admin.start()
     try:
         doomed = [
@@ -132,13 +138,23 @@ async def drive_load(
     on_step: Callable[[LoadStep], None] | None = None,
     progress: Progress | None = None,
     next_settings: Callable[[LoadResult], LoadSettings] | None = None,
+    logins: KafkaLogins | None = None,
 ) -> list[LoadResult]:
     """Probe until delivered, then run each of `settings` in turn on one generator; with
     `next_settings`, one more run made from the last result. A `service` that exits
-    while we wait is reported with its log."""
+    while we wait is reported with its log. With secure `logins`, each node sends as its
+    party and the deliveries are read as ``reader``."""
     nodes = max(s.nodes for s in settings)
     version = kafka_version_for(bootstrap)
-    async with LoadGenerator(bootstrap, topics, nodes) as generator:
+    reader: KafkaTarget = bootstrap
+    party_access = None
+    if logins is not None and logins.secure:
+        reader = logins.access(READER)
+        party_access = {party: logins.access(party.value) for party in load_nodes(nodes)}
+        await check_rights(logins.access(READER), watcher_needs(topics, load_nodes(nodes)))
+        for party, login in party_access.items():
+            await check_rights(login, sender_needs(topics, party))
+    async with LoadGenerator(reader, topics, nodes, party_access) as generator:
         probe = asyncio.create_task(generator.probe(PROBE_SECONDS))
         try:
             while not probe.done():
@@ -178,17 +194,22 @@ def run_load_against_hub(
     on_step: Callable[[LoadStep], None] | None = None,
     progress: Progress | None = None,
     delete_topics: bool = False,
+    logins: KafkaLogins | None = None,
 ) -> LoadResult:
     """Topics, a hub unless one runs for the namespace, the load, the hub stopped again;
     with `delete_topics`, the namespace's topics deleted at the end (a throw-away
-    namespace). Blocking; call outside an event loop."""
+    namespace). Blocking; call outside an event loop. With secure `logins` every part
+    logs in as its own principal (topics and their deletion as ``admin``)."""
     say = progress or (lambda _text: None)
-    asyncio.run(ensure_topics(bootstrap, topics, tuple(Country)))
+    kafka = logins or KafkaLogins(bootstrap)
+    asyncio.run(prepare_namespace(kafka, topics, tuple(Country)))
     hub: ServiceProcess | None = None
-    if asyncio.run(hub_is_running(bootstrap, topics.namespace)):
+    if asyncio.run(hub_is_running(kafka.access(READER), topics.namespace)):
         say(f"a hub is running for namespace {topics.namespace}: using it")
     else:
-        hub = hub_process(bootstrap, topics, workdir, parties=load_nodes(settings.nodes)).start()
+        parties = load_nodes(settings.nodes)
+        extra = kafka.arguments()
+        hub = hub_process(bootstrap, topics, workdir, parties=parties, extra=extra).start()
         say(f"started a hub for namespace {topics.namespace} (log: {hub.log_path})")
     try:
         results = asyncio.run(
@@ -200,6 +221,7 @@ def run_load_against_hub(
                 on_tick=on_tick,
                 on_step=on_step,
                 progress=say,
+                logins=kafka,
             )
         )
         return results[0]
@@ -207,8 +229,8 @@ def run_load_against_hub(
         if hub is not None:
             hub.stop()
             say("stopped the hub")
-        if delete_topics:
-            deleted = asyncio.run(delete_namespace_topics(bootstrap, topics.namespace))
+        if delete_topics and kafka.has(ADMIN):
+            deleted = asyncio.run(delete_namespace_topics(kafka.access(ADMIN), topics.namespace))
             say(f"deleted the {len(deleted)} topics of namespace {topics.namespace}")
 
 

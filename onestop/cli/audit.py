@@ -34,10 +34,20 @@ from onestop.audit.statistics import (
     UrgencySplit,
     art18_statistics,
 )
-from onestop.cli.common import BootstrapOption, NamespaceOption, fail
-from onestop.kafka.bootstrap import resolve_bootstrap
+from onestop.cli.common import (
+    BootstrapOption,
+    CredentialsOption,
+    NamespaceOption,
+    PrincipalOption,
+    fail,
+)
+from onestop.kafka.acls import Operation
+from onestop.kafka.credentials import resolve_logins
 from onestop.kafka.errors import BrokerError
+from onestop.kafka.rights import Need, check_rights
+from schemas.access import READER, CredentialsError, KafkaAccess
 from schemas.messages import OPENING_KINDS
+from schemas.refusals import AccessRefused
 from schemas.topics import Topics
 
 EXIT_INTACT: Final = 0
@@ -63,20 +73,37 @@ def _console() -> Console:
     return Console(highlight=False, soft_wrap=True)
 
 
-def load_trail(source: str | None, namespace: str, bootstrap: str | None) -> AuditTrail:
+def load_trail(
+    source: str | None,
+    namespace: str,
+    bootstrap: str | None,
+    credentials: Path | None = None,
+    principal: str | None = None,
+) -> AuditTrail:
     """The trail named by `source` (default `<namespace>.audit`); a person-readable
-    error and exit code 2 when it cannot be read. Kafka is looked up only for a topic."""
+    error and exit code 2 when it cannot be read. Kafka is looked up only for a topic,
+    on a secure broker as `reader` (or `principal`)."""
     name = source or Topics(namespace).audit
-    address: str | None = None
-    if not is_file_source(name):
+    if is_file_source(name):
         try:
-            address = resolve_bootstrap(bootstrap)
-        except BrokerError as exc:
-            fail(f"audit topic {name}: no Kafka broker: {exc}", EXIT_BAD_INPUT)
+            return asyncio.run(load_audit(name, None))
+        except AuditSourceError as exc:
+            fail(str(exc), EXIT_BAD_INPUT)
     try:
-        return asyncio.run(load_audit(name, address))
-    except AuditSourceError as exc:
+        access = resolve_logins(bootstrap, credentials).access(principal or READER)
+    except BrokerError as exc:
+        fail(f"audit topic {name}: no Kafka broker: {exc}", EXIT_BAD_INPUT)
+    except CredentialsError as exc:
         fail(str(exc), EXIT_BAD_INPUT)
+    try:
+        return asyncio.run(_read_topic(name, access))
+    except (AuditSourceError, AccessRefused) as exc:
+        fail(str(exc), EXIT_BAD_INPUT)
+
+
+async def _read_topic(name: str, access: KafkaAccess) -> AuditTrail:
+    await check_rights(access, [Need(name, Operation.READ)], unknown_ok=True)
+    return await load_audit(name, access)
 
 
 @audit_app.command()
@@ -84,12 +111,14 @@ def verify(
     bootstrap: BootstrapOption = None,
     namespace: NamespaceOption = "onestop",
     source: SourceOption = None,
+    credentials: CredentialsOption = None,
+    principal: PrincipalOption = None,
 ) -> None:
     """Check the audit trail's hash chains: exit 0 intact, 1 faults, 2 bad input.
 
     An altered, removed, inserted or reordered record shows as a fault, named by
     partition, position and record id."""
-    trail = load_trail(source, namespace, bootstrap)
+    trail = load_trail(source, namespace, bootstrap, credentials, principal)
     reports = verify_trail(trail)
     console = _console()
     table = Table(title=f"audit trail {trail.source}", title_justify="left")
@@ -121,9 +150,11 @@ def export(
     bootstrap: BootstrapOption = None,
     namespace: NamespaceOption = "onestop",
     source: SourceOption = None,
+    credentials: CredentialsOption = None,
+    principal: PrincipalOption = None,
 ) -> None:
     """Write the audit trail to a JSONL file, partition by partition in chain order."""
-    trail = load_trail(source, namespace, bootstrap)
+    trail = load_trail(source, namespace, bootstrap, credentials, principal)
     try:
         lines = write_jsonl(trail, file)
     except OSError as exc:
@@ -214,9 +245,11 @@ def stats(
             "Directive 2023/977 requests only)",
         ),
     ] = False,
+    credentials: CredentialsOption = None,
+    principal: PrincipalOption = None,
 ) -> None:
     """Print the Art. 18 statistics (Directive 2023/977) computed from the audit trail."""
-    trail = load_trail(source, namespace, bootstrap)
+    trail = load_trail(source, namespace, bootstrap, credentials, principal)
     kinds = frozenset(OPENING_KINDS) if all_kinds else DIRECTIVE_KINDS
     figures = art18_statistics(trail.records(), kinds=kinds)
     console = _console()
@@ -242,9 +275,11 @@ def report(
     ),
     bootstrap: BootstrapOption = None,
     name: Annotated[str | None, typer.Option(help="Exercise name shown as the title")] = None,
+    credentials: CredentialsOption = None,
+    principal: PrincipalOption = None,
 ) -> None:
     """Rebuild report.json and report.html from an existing audit topic or JSONL file."""
-    trail = load_trail(source, "onestop", bootstrap)
+    trail = load_trail(source, "onestop", bootstrap, credentials, principal)
     chain = combined_report(verify_trail(trail))
     exercise: dict[str, object] = {"audit_source": trail.source}
     if name:

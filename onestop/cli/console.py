@@ -3,7 +3,6 @@ exercise started from the terminal and steered from the browser)."""
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Annotated
 
@@ -11,14 +10,22 @@ import typer
 import uvicorn
 from rich.console import Console
 
-from onestop.cli.common import BootstrapOption, NamespaceOption, PartitionsOption
+from onestop.cli.common import (
+    BootstrapOption,
+    CredentialsOption,
+    NamespaceOption,
+    PartitionsOption,
+    kafka_logins,
+    run_kafka,
+)
 from onestop.console.access import Grant
 from onestop.console.models import Role
 from onestop.console.server import create_app
 from onestop.console.service import ConsoleService, ConsoleSettings
 from onestop.exercise.scenario import Scenario
-from onestop.kafka.bootstrap import resolve_bootstrap
-from onestop.kafka.topics import ensure_topics
+from onestop.kafka.namespace import prepare_namespace
+from onestop.kafka.rights import check_rights, clock_needs, watcher_needs
+from schemas.access import CLOCK, READER
 from schemas.enums import Country
 from schemas.topics import Topics
 
@@ -28,6 +35,14 @@ HostOption = Annotated[
     str, typer.Option(help="Address to listen on; 0.0.0.0 serves other machines (no TLS)")
 ]
 PortOption = Annotated[int, typer.Option(min=1, max=65535, help="Port of the console")]
+SecureOption = Annotated[
+    bool,
+    typer.Option(
+        "--secure",
+        help="Without --bootstrap: start (or reuse) the secure local broker and log in with "
+        "its credentials.json; in any case, refuse to run without credentials",
+    ),
+]
 
 
 def console_command(
@@ -39,10 +54,15 @@ def console_command(
     bootstrap: BootstrapOption = None,
     namespace: NamespaceOption = "onestop",
     partitions: PartitionsOption = 4,
+    credentials: CredentialsOption = None,
+    secure: SecureOption = False,
 ) -> None:
-    """Serve the trainer's console: start, watch and steer exercises from a browser."""
-    address = resolve_bootstrap(bootstrap)
-    settings = ConsoleSettings(address, namespace, partitions, reports)
+    """Serve the trainer's console: start, watch and steer exercises from a browser.
+
+    On a secure broker it reads as `reader`, steers the clock and writes observations as
+    `clock`, and sends each injected or desk message as its sending party."""
+    logins = kafka_logins(bootstrap, credentials, secure=secure)
+    settings = ConsoleSettings(logins.bootstrap, namespace, partitions, reports, logins)
     serve(settings, host, port)
 
 
@@ -55,11 +75,7 @@ def serve(
     seed: int | None = None,
 ) -> None:
     """Run the console until Ctrl-C; with `scenario`, start it once the console is up."""
-    asyncio.run(
-        ensure_topics(
-            settings.bootstrap, Topics(settings.namespace, settings.partitions), list(Country)
-        )
-    )
+    run_kafka(_prepare(settings))
     service = ConsoleService(settings)
     app = create_app(service)
     if scenario is not None:
@@ -70,6 +86,18 @@ def serve(
 
     _print_access(service, host, port)
     uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning")).run()
+
+
+async def _prepare(settings: ConsoleSettings) -> None:
+    """The namespace's topics (and ACLs); on a secure broker, whether the console's own
+    logins may do what they must."""
+    logins = settings.kafka
+    topics = Topics(settings.namespace, settings.partitions)
+    await prepare_namespace(logins, topics, list(Country))
+    # Not every party's topics need exist (an admin may have made some parties' only).
+    watching = watcher_needs(topics, list(Country))
+    await check_rights(logins.access(READER), watching, unknown_ok=True)
+    await check_rights(logins.access(CLOCK), clock_needs(topics))
 
 
 def _print_access(service: ConsoleService, host: str, port: int) -> None:

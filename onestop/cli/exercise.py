@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 from typing import Annotated
@@ -12,8 +11,17 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-from onestop.cli.common import BootstrapOption, NamespaceOption, PartitionsOption, fail
-from onestop.cli.console import HostOption, PortOption, serve
+from onestop.cli.common import (
+    BootstrapOption,
+    CredentialsOption,
+    NamespaceOption,
+    PartitionsOption,
+    access_of,
+    fail,
+    kafka_logins,
+    run_kafka,
+)
+from onestop.cli.console import HostOption, PortOption, SecureOption, serve
 from onestop.console.service import ConsoleSettings
 from onestop.exercise.replay import RunFigures, differences, run_figures
 from onestop.exercise.reporting import write_exercise_report
@@ -25,7 +33,7 @@ from onestop.exercise.runner import (
     Snapshot,
 )
 from onestop.exercise.scenario import Scenario, ScenarioError, load_scenario, scenario_json_schema
-from onestop.kafka.bootstrap import resolve_bootstrap
+from schemas.access import READER
 from schemas.enums import Outcome
 
 exercise_app = typer.Typer(help="Play exercise scenarios.", no_args_is_help=True)
@@ -88,13 +96,22 @@ def run(
     bootstrap: BootstrapOption = None,
     namespace: NamespaceOption = "onestop",
     partitions: PartitionsOption = 4,
+    credentials: CredentialsOption = None,
+    secure: SecureOption = False,
 ) -> None:
-    """Play a scenario to its end with live progress, then write the after-action report."""
+    """Play a scenario to its end with live progress, then write the after-action report.
+
+    On a secure broker (`--secure`, `--credentials`, or the bootstrap address of a secure
+    local broker) every part logs in as its own principal: each party's node as that party,
+    the clock as `clock`, the hub it starts as `hub`, the report as `reader`."""
     scenario = _load(file)
-    address = resolve_bootstrap(bootstrap)
+    logins = kafka_logins(bootstrap, credentials, secure=secure)
+    address = logins.bootstrap
+    reader = access_of(logins, READER)
     if with_console:
-        settings = ConsoleSettings(address, namespace, partitions, report.parent / "console")
-        serve(settings, host, port, scenario, speed, seed)
+        folder = report.parent / "console"
+        serve(ConsoleSettings(address, namespace, partitions, folder, logins), host, port,
+              scenario, speed, seed)  # fmt: skip
         return
     first: RunFigures | None = None
     same = True
@@ -106,18 +123,19 @@ def run(
             speed=speed,
             seed=seed,
             run_id=f"{run_id}-{number}" if run_id and runs > 1 else run_id,
+            logins=logins,
         )
         with Live(console=console, refresh_per_second=4, transient=False) as live:
             runner = ExerciseRunner(
                 scenario, options, lambda s: live.update(_snapshot_table(scenario, s))
             )
             try:
-                result = asyncio.run(runner.run())
+                result = run_kafka(runner.run())
             except ExerciseError as exc:
                 fail(str(exc))
-        built, json_path, html_path = asyncio.run(
+        built, json_path, html_path = run_kafka(
             write_exercise_report(
-                scenario, result, address, report if number == 1 else report / f"run-{number}"
+                scenario, result, reader, report if number == 1 else report / f"run-{number}"
             )
         )
         _summary(scenario, result, html_path, json_path, number, runs)

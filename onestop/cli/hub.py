@@ -11,9 +11,21 @@ from typing import Annotated
 import faust
 import typer
 
-from onestop.cli.common import BootstrapOption, NamespaceOption, PartitionsOption, fail
-from onestop.kafka.bootstrap import resolve_bootstrap
-from onestop.kafka.topics import TopicLayoutError, ensure_topics
+from onestop.cli.common import (
+    BootstrapOption,
+    CredentialsOption,
+    NamespaceOption,
+    PartitionsOption,
+    PrincipalOption,
+    access_of,
+    fail,
+    kafka_logins,
+    run_kafka,
+)
+from onestop.kafka.credentials import KafkaLogins
+from onestop.kafka.namespace import prepare_namespace
+from onestop.kafka.rights import check_rights, hub_needs
+from schemas.access import HUB, KafkaAccess
 from schemas.deadlines import RULE_SETS
 from schemas.enums import Country, RuleSetName
 from schemas.topics import Topics
@@ -42,6 +54,8 @@ def hub(
             "so that a message sent again is known as a duplicate; then it is let go",
         ),
     ] = 900.0,
+    credentials: CredentialsOption = None,
+    principal: PrincipalOption = None,
 ) -> None:
     """Run a hub worker: validate, route, deliver, time and audit every message."""
     from streams.settings import HubSettings
@@ -53,10 +67,11 @@ def hub(
             chosen = tuple(Country(code.strip().upper()) for code in parties.split(","))
         except ValueError as exc:
             fail(f"--parties {parties!r}: {exc}; use codes such as PL,LT,EUROPOL")
-    address = resolve_bootstrap(bootstrap)
+    logins = kafka_logins(bootstrap, credentials)
+    access = access_of(logins, principal or HUB)
     topics = Topics(namespace, partitions)
     settings = HubSettings(
-        bootstrap=address,
+        bootstrap=logins.bootstrap,
         topics=topics,
         parties=chosen,
         rules=RULE_SETS[rules],
@@ -64,12 +79,18 @@ def hub(
         web_host=web_host,
         data_dir=data_dir / namespace,
         settled_retention=retention,
+        access=access if logins.secure else None,
     )
-    try:
-        asyncio.run(ensure_topics(address, topics, settings.parties))
-    except TopicLayoutError as exc:
-        fail(str(exc))
+    run_kafka(_prepare(logins, access, topics, settings.parties))
     run_worker(Hub(settings).app, log_level)
+
+
+async def _prepare(
+    logins: KafkaLogins, access: KafkaAccess, topics: Topics, parties: tuple[Country, ...]
+) -> None:
+    """The namespace's topics (and ACLs), then whether the hub may do all it must."""
+    await prepare_namespace(logins, topics, parties)
+    await check_rights(access, hub_needs(topics, parties))
 
 
 class QuietWorker(faust.Worker):

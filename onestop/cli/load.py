@@ -23,7 +23,13 @@ from onestop.bench.run import (
     run_load_against_hub,
     write_json,
 )
-from onestop.cli.common import BootstrapOption, PartitionsOption, fail
+from onestop.cli.common import (
+    BootstrapOption,
+    CredentialsOption,
+    PartitionsOption,
+    fail,
+    kafka_logins,
+)
 from onestop.kafka.bootstrap import resolve_bootstrap
 from onestop.kafka.services import ServiceError
 from onestop.kafka.topics import TopicLayoutError
@@ -31,6 +37,8 @@ from onestop.paths import BENCHMARKS_PATH
 from producers.load.machine import machine_line
 from producers.load.results import LoadResult, LoadStep, LoadTick
 from producers.load.settings import LoadError, LoadSettings, parse_mix, parse_rate
+from schemas.access import CredentialsError
+from schemas.refusals import AccessRefused
 from schemas.topics import Topics
 
 console = Console()
@@ -131,12 +139,14 @@ def load(
             help="Keep the topics of the generated namespace (a given --namespace is always kept)"
         ),
     ] = False,
+    credentials: CredentialsOption = None,
 ) -> None:
     """Load the hub open-loop and report throughput and end-to-end latency.
 
     Starts a hub for the namespace unless one runs, waits until it delivers, sends at the
     offered rate whatever the hub does, and follows every message to its inbox or to the
-    dead-letter topic."""
+    dead-letter topic. On a secure broker each node sends as its party, the hub runs as
+    `hub`, deliveries are read as `reader`, topics made (and deleted) as `admin`."""
     _quiet_kafka_client()
     try:
         settings = LoadSettings(
@@ -150,7 +160,8 @@ def load(
         )
     except LoadError as exc:
         fail(str(exc))
-    address = resolve_bootstrap(bootstrap)
+    logins = kafka_logins(bootstrap, credentials)
+    address = logins.bootstrap
     topics = Topics(namespace or fresh_namespace("load"), partitions)
     with tempfile.TemporaryDirectory(prefix="onestop-load-") as work:
         try:
@@ -163,8 +174,9 @@ def load(
                 on_step=_print_step,
                 progress=_say,
                 delete_topics=namespace is None and not keep_topics,
+                logins=logins,
             )
-        except (LoadError, ServiceError, TopicLayoutError) as exc:
+        except (LoadError, ServiceError, TopicLayoutError, AccessRefused, CredentialsError) as exc:
             fail(str(exc))
         except KafkaError as exc:
             fail(f"Kafka at {address}: {exc!r}; check that the broker runs and answers")

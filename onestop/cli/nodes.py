@@ -14,11 +14,23 @@ import typer
 from prometheus_client import start_http_server
 from rich.console import Console
 
-from onestop.cli.common import BootstrapOption, NamespaceOption, PartitionsOption, fail
-from onestop.kafka.bootstrap import resolve_bootstrap
-from onestop.kafka.topics import ensure_topics
+from onestop.cli.common import (
+    BootstrapOption,
+    CredentialsOption,
+    NamespaceOption,
+    PartitionsOption,
+    PrincipalOption,
+    access_of,
+    fail,
+    kafka_logins,
+    run_kafka,
+)
+from onestop.kafka.credentials import KafkaLogins
+from onestop.kafka.namespace import prepare_namespace
+from onestop.kafka.rights import check_rights, node_needs
 from producers.host import NodeHost
 from producers.traffic import PlannedMessage, background_traffic
+from schemas.access import KafkaAccess
 from schemas.enums import Country, MessageKind
 from schemas.profiles import NodeProfile
 from schemas.topics import Topics
@@ -37,21 +49,28 @@ def nodes(
     ] = 0.0,
     metrics_port: Annotated[int, typer.Option(help="Port of the nodes' /metrics")] = 9100,
     metrics_host: Annotated[str, typer.Option(help="Address of /metrics")] = "127.0.0.1",
+    credentials: CredentialsOption = None,
+    principal: PrincipalOption = None,
 ) -> None:
-    """Run simulated SPOCs that answer their inbox (and send traffic with --traffic)."""
+    """Run simulated SPOCs that answer their inbox (and send traffic with --traffic).
+
+    On a secure broker each node logs in as its own party (PL as `PL`); `--principal`
+    makes every node of the process log in as that one instead."""
     parties: list[Country] = []
     for code in countries:
         try:
             parties.append(Country(code.upper()))
         except ValueError:
             fail(f"unknown party {code!r}; use one of {', '.join(c.value for c in Country)}")
-    address = resolve_bootstrap(bootstrap)
+    logins = kafka_logins(bootstrap, credentials)
+    access = {party: access_of(logins, principal or party.value) for party in parties}
     topics = Topics(namespace, partitions)
-    asyncio.run(_run(address, topics, parties, seed, traffic, metrics_host, metrics_port))
+    run_kafka(_run(logins, access, topics, parties, seed, traffic, metrics_host, metrics_port))
 
 
 async def _run(
-    bootstrap: str,
+    logins: KafkaLogins,
+    access: dict[Country, KafkaAccess],
     topics: Topics,
     parties: list[Country],
     seed: int,
@@ -59,22 +78,38 @@ async def _run(
     metrics_host: str,
     metrics_port: int,
 ) -> None:
-    await ensure_topics(bootstrap, topics, parties)
-    host = NodeHost(bootstrap, topics, dict.fromkeys(parties, NodeProfile()), seed=seed)
-    server, _ = start_http_server(metrics_port, addr=metrics_host, registry=host.registry)
-    await host.start()
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    if traffic > 0:
-        _schedule_traffic(host, parties, seed, traffic * len(parties))
-    console.print(
-        f"nodes {' '.join(p.value for p in parties)} running on {bootstrap} "
-        f"(metrics http://{metrics_host}:{metrics_port}/metrics); Ctrl-C stops"
+    await prepare_namespace(logins, topics, parties)
+    for party in parties:
+        await check_rights(access[party], node_needs(topics, party))
+    host = NodeHost(
+        access[parties[0]] if logins.secure else logins.bootstrap,
+        topics,
+        dict.fromkeys(parties, NodeProfile()),
+        seed=seed,
+        party_access=access if logins.secure else None,
     )
+    server, _ = start_http_server(metrics_port, addr=metrics_host, registry=host.registry)
     try:
-        await stop.wait()
+        await host.start()
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        if traffic > 0:
+            _schedule_traffic(host, parties, seed, traffic * len(parties))
+        console.print(
+            f"nodes {' '.join(p.value for p in parties)} running on {logins.bootstrap} "
+            f"(metrics http://{metrics_host}:{metrics_port}/metrics); Ctrl-C stops"
+        )
+        stopped = asyncio.create_task(stop.wait())
+        ended = asyncio.create_task(host.wait())
+        try:
+            await asyncio.wait({stopped, ended}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopped.cancel()
+            ended.cancel()
+        if ended.done() and not ended.cancelled():
+            ended.result()  # an inbox task ended: say why
     finally:
         await host.stop()
         with contextlib.suppress(Exception):

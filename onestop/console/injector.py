@@ -4,6 +4,7 @@ An inject is written to its sender's outbox exactly as a simulated node writes i
 envelope, key and partition; the clock offset it was sent under; stamped with the exercise
 moment it is sent at), so the hub cannot tell it from one of the scenario's. It is sent now,
 at an exercise time, or once another request reached an outcome, as scenario injects can.
+On a secure broker it is written with the sending party's own login, as its node would.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -22,11 +24,13 @@ from onestop.console.models import BoardEntry, FieldProblem, InjectWhen, ManualI
 from onestop.exercise.plan import inject_message
 from onestop.exercise.scenario import Inject, parse_offset
 from producers.scheduler import ExerciseScheduler
+from schemas.access import KafkaAccess, KafkaTarget, client_options
 from schemas.clock import ExerciseClock
 from schemas.clock_feed import ClockFeed
-from schemas.enums import MessageKind, Outcome, Urgency
+from schemas.enums import Country, MessageKind, Outcome, Urgency
 from schemas.envelope import encode
 from schemas.messages import MessageBase
+from schemas.refusals import explained
 from schemas.topics import Topics
 
 
@@ -175,7 +179,9 @@ def check_inject(
 
 @dataclass
 class Injector:
-    """Sends manual injects for the console, on its own producer and scheduler."""
+    """Sends manual injects for the console, on its own producers and scheduler: one
+    producer for every sender, or on a secure broker one per sending party, logged in as
+    that party (`party_access`: principal name -> its access), made when it first sends."""
 
     bootstrap: str
     topics: Topics
@@ -184,27 +190,56 @@ class Injector:
     board: RequestBoard
     waiting: list[Planned] = field(default_factory=list)
     sent: set[str] = field(default_factory=set)
+    party_access: Callable[[str], KafkaAccess] | None = None
 
     def __post_init__(self) -> None:
         self.scheduler = ExerciseScheduler(self.clock)
-        self._producer: AIOKafkaProducer | None = None
+        self._producers: dict[Country | None, AIOKafkaProducer] = {}
+        self._opening = asyncio.Lock()
+        self._started = False
         self.count = 0
 
     async def start(self) -> None:
         """Connect and start sending what falls due."""
-        self._producer = AIOKafkaProducer(
-            bootstrap_servers=self.bootstrap, acks="all", enable_idempotence=True, linger_ms=1
-        )
-        await self._producer.start()
+        if self.party_access is None:
+            await self._producer(None)
+        self._started = True
         self.scheduler.start()
+
+    def access(self, sender: Country | None) -> KafkaTarget:
+        """How `sender`'s messages reach Kafka."""
+        if sender is None or self.party_access is None:
+            return self.bootstrap
+        return self.party_access(sender.value)
+
+    async def _producer(self, sender: Country | None) -> AIOKafkaProducer:
+        """The producer of `sender` (None: the shared one), started when first needed."""
+        key = sender if self.party_access is not None else None
+        async with self._opening:
+            producer = self._producers.get(key)
+            if producer is None:
+                access = self.access(key)
+                producer = AIOKafkaProducer(
+                    **client_options(access), acks="all", enable_idempotence=True, linger_ms=1
+                )
+                outbox = self.topics.outbox(key) if key is not None else None
+                try:
+                    async with explained(access, "write", outbox):
+                        await producer.start()
+                except BaseException:
+                    await producer.stop()
+                    raise
+                self._producers[key] = producer
+            return producer
 
     async def stop(self) -> None:
         """Stop; injects not sent yet are dropped."""
         await self.scheduler.stop()
-        if self._producer is not None:
+        self._started = False
+        for producer in self._producers.values():
             with contextlib.suppress(Exception):
-                await self._producer.stop()
-            self._producer = None
+                await producer.stop()
+        self._producers.clear()
 
     def known(self) -> set[str]:
         """Request ids in use: the board's, and the injects planned here."""
@@ -238,18 +273,21 @@ class Injector:
 
     async def publish(self, message: MessageBase, at: datetime) -> None:
         """Write `message` to its sender's outbox as a node does, sent at `at`."""
-        assert self._producer is not None, "Injector.start() first"
+        assert self._started, "Injector.start() first"
+        producer = await self._producer(message.sender)
         record = encode(message, extensions={"clockoffset": str(self.clock_feed.position)})
         wall = self.clock.wall_at(at)
-        await asyncio.shield(
-            self._producer.send_and_wait(
-                self.topics.outbox(message.sender),
-                value=record.value,
-                key=record.key,
-                headers=record.headers,
-                timestamp_ms=math.ceil(wall * 1000) if wall is not None else None,
+        outbox = self.topics.outbox(message.sender)
+        async with explained(self.access(message.sender), "write", outbox):
+            await asyncio.shield(
+                producer.send_and_wait(
+                    outbox,
+                    value=record.value,
+                    key=record.key,
+                    headers=record.headers,
+                    timestamp_ms=math.ceil(wall * 1000) if wall is not None else None,
+                )
             )
-        )
 
 
 def _reached(entry: BoardEntry, outcome: Outcome | None) -> datetime | None:

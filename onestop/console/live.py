@@ -2,7 +2,7 @@
 other client: the exercise clock (the clock topic), the running exercise's requests (the
 audit topic, folded into the deadline board), the observations (their topic), and the
 health of the links (consumer groups and the hub's lag). Every change is published on the
-event log for the pages."""
+event log for the pages. On a secure broker it reads as the ``reader`` principal."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from onestop.console.board import Placed, RequestBoard
 from onestop.console.events import EventLog
 from onestop.console.models import BoardEntry, ClockState, Health, RawEvent
 from onestop.kafka.groups import describe_groups
+from schemas.access import KafkaTarget, client_options
 from schemas.audit import AuditRecord
 from schemas.clock import ClockCommand, ExerciseClock
 from schemas.clock_feed import ClockFeed
@@ -37,7 +38,7 @@ HEALTH_SECONDS = 3.0
 class ConsoleLive:
     """The console's view of one namespace, from `start()` to `stop()`."""
 
-    def __init__(self, bootstrap: str, topics: Topics, events: EventLog) -> None:
+    def __init__(self, bootstrap: KafkaTarget, topics: Topics, events: EventLog) -> None:
         self.bootstrap = bootstrap
         self.topics = topics
         self.events = events
@@ -56,7 +57,7 @@ class ConsoleLive:
         self.clock.on_change(self._clock_changed)
         await self.clock_feed.start()
         self.board.reset(self.clock.exercise_id, self._trainees())
-        self._raw = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False)
+        self._raw = AIOKafkaConsumer(**client_options(self.bootstrap), enable_auto_commit=False)
         await self._raw.start()
         self._tasks = [
             asyncio.create_task(self._follow_audit(), name="console-audit"),
@@ -112,7 +113,7 @@ class ConsoleLive:
     # ---- the audit trail -------------------------------------------------------------------
 
     async def _follow_audit(self) -> None:
-        consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False)
+        consumer = AIOKafkaConsumer(**client_options(self.bootstrap), enable_auto_commit=False)
         await consumer.start()
         try:
             tps = [TopicPartition(self.topics.audit, p) for p in range(self.topics.partitions)]
@@ -141,7 +142,7 @@ class ConsoleLive:
     # ---- observations ----------------------------------------------------------------------
 
     async def _follow_observations(self) -> None:
-        consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False)
+        consumer = AIOKafkaConsumer(**client_options(self.bootstrap), enable_auto_commit=False)
         await consumer.start()
         try:
             tp = TopicPartition(self.topics.observations, 0)
@@ -191,7 +192,7 @@ class ConsoleLive:
 
     async def _hub_lag(self, group: str) -> int | None:
         """Records on the outboxes the hub's group has not committed yet."""
-        admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap, request_timeout_ms=5000)
+        admin = AIOKafkaAdminClient(**client_options(self.bootstrap), request_timeout_ms=5000)
         await admin.start()
         try:
             committed = await admin.list_consumer_group_offsets(group)

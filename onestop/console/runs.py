@@ -23,7 +23,9 @@ from onestop.console.models import (
 from onestop.exercise.reporting import write_exercise_report
 from onestop.exercise.runner import ExerciseError, ExerciseOptions, ExerciseRunner, Snapshot
 from onestop.exercise.scenario import Scenario, ScenarioError, load_scenario, parse_scenario
+from onestop.kafka.credentials import KafkaLogins
 from onestop.paths import EXERCISES_DIR
+from schemas.access import READER
 
 log = logging.getLogger(__name__)
 _PROBLEM: Final = re.compile(
@@ -88,13 +90,13 @@ class ConsoleRuns:
 
     def __init__(
         self,
-        bootstrap: str,
+        logins: KafkaLogins,
         namespace: str,
         partitions: int,
         reports: Path,
         on_change: Callable[[ExerciseStatus], None],
     ) -> None:
-        self.bootstrap = bootstrap
+        self.logins = logins
         self.namespace = namespace
         self.partitions = partitions
         self.reports = reports
@@ -118,7 +120,8 @@ class ConsoleRuns:
         if self.busy:
             raise ExerciseError("an exercise is already running; end it first")
         options = ExerciseOptions(
-            bootstrap=self.bootstrap,
+            bootstrap=self.logins.bootstrap,
+            logins=self.logins,
             namespace=self.namespace,
             partitions=self.partitions,
             speed=speed,
@@ -149,7 +152,8 @@ class ConsoleRuns:
         try:
             result = await runner.run()
             directory = self.reports / result.run_id
-            await write_exercise_report(scenario, result, self.bootstrap, directory)
+            reader = self.logins.access(READER)
+            await write_exercise_report(scenario, result, reader, directory)
         except Exception as exc:  # the page must hear of any failure, whatever it is
             log.exception("exercise %s failed", runner.run_id)
             self._set(phase=ExercisePhase.FAILED, error=str(exc) or type(exc).__name__)

@@ -27,6 +27,7 @@ from onestop.console.injector import InjectProblem
 from onestop.console.models import FieldProblem, Problem
 from onestop.console.service import ConsoleService, ControlError
 from onestop.exercise.runner import ExerciseError
+from schemas.refusals import AccessRefused
 
 STATIC: Final = Path(__file__).resolve().parent / "static"
 MAX_BODY: Final = 256 * 1024
@@ -151,6 +152,10 @@ def create_app(
     @app.exception_handler(KafkaError)
     async def kafka_down(request: Request, exc: KafkaError) -> JSONResponse:
         return _problem(503, f"Kafka did not answer: {exc}; try again")
+
+    @app.exception_handler(AccessRefused)
+    async def kafka_refused(request: Request, exc: AccessRefused) -> JSONResponse:
+        return _problem(503, str(exc))  # the console's own login lacks a right
 
     @app.get("/", include_in_schema=False)
     async def page() -> FileResponse:

@@ -1,7 +1,12 @@
 """The console's parts put together: access, live view, exercise runs, manual injects,
 clock commands and observations. Every act of exercise control goes to Kafka like any
 client's: clock commands (with who and why, audited by the hub), injects (on the sender's
-outbox), observations (on their topic)."""
+outbox), observations (on their topic).
+
+On a secure broker each of its clients logs in as its own principal: the live view as
+``reader``, clock commands and observations as ``clock`` (exercise control), injects and
+desk messages as the party whose outbox they go to, exercises it plays as the runner
+does (`onestop.exercise.runner`)."""
 
 from __future__ import annotations
 
@@ -40,10 +45,13 @@ from onestop.console.models import (
 )
 from onestop.console.runs import ConsoleRuns
 from onestop.exercise.clock_control import publish_clock
+from onestop.kafka.credentials import KafkaLogins
+from schemas.access import CLOCK, READER
 from schemas.clock import ClockAction, ClockCommand
 from schemas.enums import Country
 from schemas.messages import kind_of
 from schemas.observations import Observation
+from schemas.refusals import explained
 from schemas.topics import Topics
 
 
@@ -60,6 +68,12 @@ class ConsoleSettings:
     namespace: str = "onestop"
     partitions: int = 4
     reports: Path = Path("reports/console")
+    logins: KafkaLogins | None = None  # a secure broker's credentials (None: plain)
+
+    @property
+    def kafka(self) -> KafkaLogins:
+        """The console's logins (plain ones at `bootstrap` when none were given)."""
+        return self.logins or KafkaLogins(self.bootstrap)
 
 
 class ConsoleService:
@@ -70,16 +84,23 @@ class ConsoleService:
         self.topics = Topics(settings.namespace, settings.partitions)
         self.access = access or Access.fresh()
         self.events = EventLog()
-        self.live = ConsoleLive(settings.bootstrap, self.topics, self.events)
+        logins = settings.kafka
+        self.control = logins.access(CLOCK)
+        self.live = ConsoleLive(logins.access(READER), self.topics, self.events)
         self.runs = ConsoleRuns(
-            settings.bootstrap,
+            logins,
             settings.namespace,
             settings.partitions,
             settings.reports,
             self._exercise_changed,
         )
         self.injector = Injector(
-            settings.bootstrap, self.topics, self.live.clock, self.live.clock_feed, self.live.board
+            logins.bootstrap,
+            self.topics,
+            self.live.clock,
+            self.live.clock_feed,
+            self.live.board,
+            party_access=logins.access if logins.secure else None,
         )
         self._producer: AIOKafkaProducer | None = None
         self._sent = 0  # messages sent from desks, for their ids
@@ -90,8 +111,9 @@ class ConsoleService:
         await self.live.start()
         self.live.on_entry = self._entry_changed
         await self.injector.start()
-        self._producer = AIOKafkaProducer(bootstrap_servers=self.settings.bootstrap, acks="all")
-        await self._producer.start()
+        self._producer = AIOKafkaProducer(**self.control.client_options(), acks="all")
+        async with explained(self.control, "write", self.topics.observations):
+            await self._producer.start()  # stop() stops it, started or not
 
     async def stop(self) -> None:
         """End this console's exercise, disconnect."""
@@ -242,7 +264,7 @@ class ConsoleService:
             reason=reason,
             actor=actor,
         )
-        offset = await publish_clock(self.settings.bootstrap, self.topics, command)
+        offset = await publish_clock(self.control, self.topics, command)
         await self.live.clock_feed.wait_for(offset + 1, wait_seconds=5.0)
 
     def preview_jump(self, seconds: float) -> Preview:
@@ -301,9 +323,10 @@ class ConsoleService:
             party=note.party,
             finding=finding,
         )
-        await self._producer.send_and_wait(
-            self.topics.observations,
-            value=observation.model_dump_json().encode(),
-            key=(observation.exercise_id or "none").encode(),
-        )
+        async with explained(self.control, "write", self.topics.observations):
+            await self._producer.send_and_wait(
+                self.topics.observations,
+                value=observation.model_dump_json().encode(),
+                key=(observation.exercise_id or "none").encode(),
+            )
         return observation

@@ -6,22 +6,30 @@ from datetime import UTC, datetime
 
 from aiokafka import AIOKafkaProducer
 
+from schemas.access import KafkaTarget, client_options
 from schemas.clock import ClockAction, ClockCommand
+from schemas.refusals import explained
 from schemas.topics import Topics
 
 
-async def publish_clock(bootstrap: str, topics: Topics, command: ClockCommand) -> int:
-    """Write one clock command, wait for the broker's acknowledgement, return its offset."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
-    await producer.start()
-    try:
-        metadata = await producer.send_and_wait(
-            topics.clock, value=command.model_dump_json().encode(), key=command.exercise_id.encode()
-        )
-        offset: int = metadata.offset
-        return offset
-    finally:
-        await producer.stop()
+async def publish_clock(bootstrap: KafkaTarget, topics: Topics, command: ClockCommand) -> int:
+    """Write one clock command, wait for the broker's acknowledgement, return its offset.
+
+    `bootstrap`: the servers, or a `KafkaAccess` (the ``clock`` principal on a secure
+    broker). Raises `schemas.refusals.AccessRefused` when the broker refuses the write."""
+    producer = AIOKafkaProducer(**client_options(bootstrap), acks="all")
+    async with explained(bootstrap, "write", topics.clock):
+        try:
+            await producer.start()
+            metadata = await producer.send_and_wait(
+                topics.clock,
+                value=command.model_dump_json().encode(),
+                key=command.exercise_id.encode(),
+            )
+            offset: int = metadata.offset
+            return offset
+        finally:
+            await producer.stop()
 
 
 def clock_command(

@@ -16,6 +16,7 @@ from onestop.audit.report_model import Report
 from onestop.audit.source import combined_report, load_audit, verify_trail
 from onestop.exercise.runner import ExerciseResult
 from onestop.exercise.scenario import Scenario
+from schemas.access import KafkaTarget, client_options
 from schemas.audit import exercise_iso
 from schemas.observations import Observation
 from schemas.topics import Topics
@@ -47,9 +48,11 @@ def run_facts(scenario: Scenario, result: ExerciseResult) -> dict[str, Any]:
     }
 
 
-async def read_observations(bootstrap: str, topic: str, exercise_id: str) -> list[Observation]:
+async def read_observations(
+    bootstrap: KafkaTarget, topic: str, exercise_id: str
+) -> list[Observation]:
     """The observations written during the exercise `exercise_id`, in order."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(**client_options(bootstrap), enable_auto_commit=False)
     await consumer.start()
     try:
         tp = TopicPartition(topic, 0)
@@ -71,9 +74,12 @@ async def read_observations(bootstrap: str, topic: str, exercise_id: str) -> lis
         await consumer.stop()
 
 
-async def exercise_report(scenario: Scenario, result: ExerciseResult, bootstrap: str) -> Report:
+async def exercise_report(
+    scenario: Scenario, result: ExerciseResult, bootstrap: KafkaTarget
+) -> Report:
     """The report of `result`, its chain checked on the audit topic as Kafka holds it, the
-    control team's observations on its timeline."""
+    control team's observations on its timeline. `bootstrap`: on a secure broker, the
+    ``reader`` principal's access."""
     topics = Topics(result.namespace)
     trail = await load_audit(topics.audit, bootstrap)
     chain = combined_report(verify_trail(trail))
@@ -88,7 +94,7 @@ async def exercise_report(scenario: Scenario, result: ExerciseResult, bootstrap:
 
 
 async def write_exercise_report(
-    scenario: Scenario, result: ExerciseResult, bootstrap: str, directory: Path
+    scenario: Scenario, result: ExerciseResult, bootstrap: KafkaTarget, directory: Path
 ) -> tuple[Report, Path, Path]:
     """Build the report of `result` and write report.json and report.html to `directory`."""
     report = await exercise_report(scenario, result, bootstrap)

@@ -9,6 +9,12 @@ it was planned for. The end is chosen so that it does not depend on timing eithe
 exercise ends once every inject is settled and no background traffic is left to send, or
 at the scenario's end time; nothing new is sent after that, and the requests already sent
 get up to the clock's `grace` (exercise time) to settle before the clock is ended.
+
+On a secure broker (`ExerciseOptions.logins` with credentials) every part logs in as its
+own principal: topics and ACLs as ``admin``, the clock, the audit follower and the group
+checks as ``clock``, each party's node as that party, the hub it starts as ``hub`` (its
+subprocess gets the same credentials file). Before anything starts, each principal's
+rights are checked (`onestop.kafka.rights`), so a missing one ends the run at once.
 """
 
 from __future__ import annotations
@@ -27,10 +33,13 @@ from onestop.exercise.clock_control import publish_clock
 from onestop.exercise.plan import ExercisePlan, Send
 from onestop.exercise.progress import ExerciseProgress
 from onestop.exercise.scenario import Scenario
+from onestop.kafka.credentials import KafkaLogins
 from onestop.kafka.groups import active_groups, wait_until_stable
+from onestop.kafka.namespace import prepare_namespace
+from onestop.kafka.rights import check_rights, clock_needs, node_needs, sender_needs
 from onestop.kafka.services import ServiceProcess, hub_process
-from onestop.kafka.topics import ensure_topics
 from producers.host import NodeHost
+from schemas.access import CLOCK, KafkaAccess, client_options
 from schemas.audit import AuditRecord
 from schemas.audit_details import ControlDetails
 from schemas.clock import ChannelOutage, ClockAction, ClockCommand, ExerciseSetup
@@ -54,6 +63,9 @@ class ExerciseOptions:
     speed: float | None = None
     seed: int | None = None
     run_id: str | None = None
+    # Credentials of a secure broker (None: a plain one at `bootstrap`); a hub started
+    # for the run gets their file.
+    logins: KafkaLogins | None = None
 
 
 @dataclass
@@ -132,6 +144,8 @@ class ExerciseRunner:
     ) -> None:
         self.scenario = scenario
         self.options = options
+        self.logins = options.logins or KafkaLogins(options.bootstrap)
+        self.clock_access = self.logins.access(CLOCK)
         self.on_snapshot = on_snapshot
         self.run_id = options.run_id or default_run_id(scenario)
         self.seed = scenario.seed if options.seed is None else options.seed
@@ -153,24 +167,24 @@ class ExerciseRunner:
     async def run(self) -> ExerciseResult:
         """Play the scenario to its end and return what happened."""
         opts = self.options
-        await ensure_topics(opts.bootstrap, self.topics, list(Country))
+        await prepare_namespace(self.logins, self.topics, list(Country))
+        party_access = await self._check_rights()
         started_hub = await self._ensure_hub()
         unsettled = 0
         try:
-            if started_hub and not await wait_until_stable(
-                opts.bootstrap, f"{self.topics.namespace}-hub"
-            ):
-                raise ExerciseError("the hub did not join its consumer group within 90 s")
+            if started_hub:
+                await self._wait_for_hub()
             audit_from = await self._audit_ends()
             running_nodes = await self._running_nodes()
             profiles = {c: s.profile for c, s in self.scenario.nodes.items()}
             self.host = NodeHost(
-                opts.bootstrap,
+                self.clock_access,
                 self.topics,
                 profiles,
                 seed=self.seed,
-                answering=set(profiles) - running_nodes - self.scenario.trainee_parties,
+                answering=self._answering(running_nodes),
                 exercise_id=self.run_id,
+                party_access=party_access,
             )
             await self.host.start()
             if self.run_id in self.host.clock.exercises:
@@ -243,21 +257,66 @@ class ExerciseRunner:
                 **fields,
             }
         )
-        offset = await publish_clock(self.options.bootstrap, self.topics, command)
+        offset = await publish_clock(self.clock_access, self.topics, command)
         if not await self.host.clock_feed.wait_for(offset + 1):
             raise ExerciseError(f"the clock's {action.value} was not read back within 10 s")
 
     # ---- components --------------------------------------------------------------------
 
+    def _answering(self, running_nodes: set[Country]) -> set[Country]:
+        """The parties whose inboxes this run's nodes answer."""
+        return set(self.scenario.nodes) - running_nodes - self.scenario.trainee_parties
+
+    async def _check_rights(self) -> dict[Country, KafkaAccess] | None:
+        """On a secure broker: each party's own access, once the clock's and every
+        party's rights are checked (a refusal raises `AccessRefused`); plain: None."""
+        if not self.logins.secure:
+            return None
+        await check_rights(self.clock_access, clock_needs(self.topics))
+        access = {party: self.logins.access(party.value) for party in self.scenario.nodes}
+        answering = self._answering(set())
+        for party, login in access.items():
+            needs = node_needs if party in answering else sender_needs
+            await check_rights(login, needs(self.topics, party))
+        return access
+
     async def _ensure_hub(self) -> bool:
-        group = f"{self.topics.namespace}-hub"
-        if group in await active_groups(self.options.bootstrap, [group]):
+        group = self.topics.hub_group
+        if group in await active_groups(self.clock_access, [group]):
             return False  # a live hub: it takes the exercise's setup from the clock START
+        if self.logins.secure and self.logins.file is None:
+            raise ExerciseError(
+                "no hub runs, and one cannot be started without a credentials file to "
+                "give it; start `onestop hub --credentials FILE` first"
+            )
         workdir = Path(tempfile.gettempdir()) / "onestop-exercise"
         self._hub = hub_process(
-            self.options.bootstrap, self.topics, workdir, parties=sorted(self.scenario.nodes)
+            self.options.bootstrap,
+            self.topics,
+            workdir,
+            parties=sorted(self.scenario.nodes),
+            extra=self.logins.arguments(),
         ).start()
         return True
+
+    async def _wait_for_hub(self) -> None:
+        """Wait until the hub started for the run has joined its group; raise
+        ExerciseError at once when it ends instead (with the last line it printed, such as
+        a refusal of the broker)."""
+        waiting = asyncio.create_task(wait_until_stable(self.clock_access, self.topics.hub_group))
+        try:
+            while not waiting.done():
+                await asyncio.wait({waiting}, timeout=0.5)
+                code = self._hub.exit_code() if self._hub is not None else None
+                if code is not None and self._hub is not None:
+                    said = self._hub.log_tail(1).removeprefix("error: ").strip()
+                    raise ExerciseError(
+                        f"the hub started for the exercise ended (exit code {code}): {said}"
+                    )
+        finally:
+            waiting.cancel()
+        if not waiting.result():
+            raise ExerciseError("the hub did not join its consumer group within 90 s")
 
     def _stop_hub(self) -> None:
         if self._hub is not None:
@@ -267,11 +326,11 @@ class ExerciseRunner:
         """Parties answered by live node processes elsewhere: they follow this run's START
         (seed and profiles), so they play the scenario's parties as these nodes would."""
         groups = {f"{self.topics.namespace}-node-{c.value}": c for c in self.scenario.nodes}
-        active = await active_groups(self.options.bootstrap, list(groups))
+        active = await active_groups(self.clock_access, list(groups))
         return {groups[g] for g in active}
 
     async def _audit_ends(self) -> dict[TopicPartition, int]:
-        consumer = AIOKafkaConsumer(bootstrap_servers=self.options.bootstrap)
+        consumer = AIOKafkaConsumer(**client_options(self.clock_access))
         await consumer.start()
         try:
             tps = [TopicPartition(self.topics.audit, p) for p in range(self.topics.partitions)]
@@ -281,7 +340,7 @@ class ExerciseRunner:
             await consumer.stop()
 
     async def _follow_audit(self, start: dict[TopicPartition, int]) -> None:
-        consumer = AIOKafkaConsumer(bootstrap_servers=self.options.bootstrap)
+        consumer = AIOKafkaConsumer(**client_options(self.clock_access))
         await consumer.start()
         try:
             prefix = f"{self.run_id}."

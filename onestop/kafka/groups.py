@@ -13,6 +13,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError, for_code
 from aiokafka.protocol import admin as protocol
 
+from schemas.access import KafkaTarget, client_options
 from schemas.topics import client_id_alive
 
 
@@ -40,9 +41,10 @@ class GroupState:
         return sum(1 for client in self.members if client_id_alive(client))
 
 
-async def describe_groups(bootstrap: str, groups: list[str]) -> dict[str, GroupState]:
-    """The state and members of each known group among `groups`."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+async def describe_groups(bootstrap: KafkaTarget, groups: list[str]) -> dict[str, GroupState]:
+    """The state and members of each known group among `groups` (on a secure broker,
+    those `bootstrap`'s principal may describe)."""
+    admin = AIOKafkaAdminClient(**client_options(bootstrap))
     await admin.start()
     try:
         known = {g[0] for g in await admin.list_consumer_groups()}
@@ -60,7 +62,7 @@ async def describe_groups(bootstrap: str, groups: list[str]) -> dict[str, GroupS
         await admin.close()
 
 
-async def wait_until_stable(bootstrap: str, group: str, wait_seconds: float = 90.0) -> bool:
+async def wait_until_stable(bootstrap: KafkaTarget, group: str, wait_seconds: float = 90.0) -> bool:
     """Wait until `group` has members and no rebalance is under way; False on time-out."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + wait_seconds
@@ -76,7 +78,7 @@ async def wait_until_stable(bootstrap: str, group: str, wait_seconds: float = 90
     return False
 
 
-async def active_groups(bootstrap: str, groups: list[str]) -> set[str]:
+async def active_groups(bootstrap: KafkaTarget, groups: list[str]) -> set[str]:
     """The groups among `groups` that have at least one live member now (retrying for a
     while when the broker's group coordinator is not ready)."""
     for attempt in range(20):

@@ -10,7 +10,8 @@ received minus that intended time, so a sender held up by back-pressure cannot h
 Nodes are the first N EU member states in `Country` order; node i sends to node (i+1) mod N.
 One consumer reads the N inboxes and the dead-letter topic. `--rate max` steps the offered
 rate up (doubling, then bisecting, `producers.load.rate_search`) and keeps the highest rate
-the hub sustains.
+the hub sustains. On a secure broker each node sends with a producer of its own, logged in
+as its party, and the consumer reads as the one `bootstrap` names (the ``reader``).
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ from producers.load.templates import (
     RecordTemplate,
     build_template,
 )
+from schemas.access import KafkaAccess, KafkaTarget, client_options
+from schemas.enums import Country
 from schemas.topics import Topics
 
 SEND_CHUNK: Final = 500  # send futures awaited together
@@ -50,15 +53,24 @@ class LoadGenerator:
     """A producer for the nodes' outboxes and a consumer of their inboxes and the dead-letter
     topic, kept open across runs (probe, search steps, measured run)."""
 
-    def __init__(self, bootstrap: str, topics: Topics, nodes: int) -> None:
+    def __init__(
+        self,
+        bootstrap: KafkaTarget,
+        topics: Topics,
+        nodes: int,
+        party_access: Mapping[Country, KafkaAccess] | None = None,
+    ) -> None:
+        """`party_access`: each node's own login (a secure broker); default: one producer
+        for every node, connected as `bootstrap` is."""
         self.bootstrap = bootstrap
+        self.party_access = dict(party_access or {})
         self.topics = topics
         self.nodes = load_nodes(nodes)
         if len(self.nodes) < 2:
             raise LoadError(f"nodes {nodes}: at least 2 are needed")
         self._runs: dict[str, LoadRun] = {}
         self._templates: dict[tuple[LoadKind, int], RecordTemplate] = {}
-        self._producer: AIOKafkaProducer | None = None
+        self._producers: list[AIOKafkaProducer] = []
         self._consumer: AIOKafkaConsumer | None = None
         self._reader: asyncio.Task[None] | None = None
         self._session = uuid.uuid4().hex[:6]
@@ -73,16 +85,19 @@ class LoadGenerator:
 
     async def start(self) -> None:
         """Connect, and start reading the inboxes from their current end."""
-        self._producer = AIOKafkaProducer(
-            bootstrap_servers=self.bootstrap,
-            acks="all",
-            linger_ms=5,
-            max_batch_size=256 * 1024,
-            request_timeout_ms=30_000,
-        )
-        await self._producer.start()
+        senders = [self.party_access[n] for n in self.nodes] if self.party_access else [None]
+        for login in senders:
+            producer = AIOKafkaProducer(
+                **client_options(login or self.bootstrap),
+                acks="all",
+                linger_ms=5,
+                max_batch_size=256 * 1024,
+                request_timeout_ms=30_000,
+            )
+            await producer.start()
+            self._producers.append(producer)
         self._consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.bootstrap,
+            **client_options(self.bootstrap),
             group_id=None,
             enable_auto_commit=False,
             fetch_max_wait_ms=20,
@@ -110,9 +125,9 @@ class LoadGenerator:
         if self._consumer is not None:
             await self._consumer.stop()
             self._consumer = None
-        if self._producer is not None:
-            await self._producer.stop()
-            self._producer = None
+        for producer in self._producers:
+            await producer.stop()
+        self._producers.clear()
 
     # ---- reading -----------------------------------------------------------------------
 
@@ -168,8 +183,8 @@ class LoadGenerator:
         offsets: Iterator[float],
         choose: KindChooser,
     ) -> None:
-        assert self._producer is not None, "LoadGenerator.start() first"
-        producer = self._producer
+        assert self._producers, "LoadGenerator.start() first"
+        producers = self._producers
         loop = asyncio.get_running_loop()
         # A whole window (at least a second) behind schedule: stop trying, count the rest.
         give_up = run.t0_mono + run.duration + max(run.duration, 1.0)
@@ -191,11 +206,13 @@ class LoadGenerator:
                 if back_to_back >= YIELD_EVERY:
                     back_to_back = 0
                     await asyncio.sleep(0)
-            template = self._template(choose(), index % len(self.nodes))
+            sender = index % len(self.nodes)
+            template = self._template(choose(), sender)
             key, value, headers = template.record(
                 f"{run.tag}-{index}", time.time(), run.t0_wall + offset
             )
             run.sending(index)
+            producer = producers[sender % len(producers)]  # its own, or the one of all
             try:
                 future = await producer.send(template.topic, value=value, key=key, headers=headers)
             except Exception:

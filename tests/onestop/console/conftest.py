@@ -33,8 +33,8 @@ class RunningConsole:
         return self.process.log_tail(200)
 
 
-def start_console(bootstrap: str, namespace: str, workdir: Path) -> RunningConsole:
-    """Start `onestop console` and wait until it answers."""
+def start_console(bootstrap: str, namespace: str, workdir: Path, *extra: str) -> RunningConsole:
+    """Start `onestop console` (with `extra` arguments) and wait until it answers."""
     port = free_port()
     reports = workdir / "reports"
     argv = [
@@ -43,6 +43,7 @@ def start_console(bootstrap: str, namespace: str, workdir: Path) -> RunningConso
         "--namespace", namespace,
         "--port", str(port),
         "--reports", str(reports),
+        *extra,
     ]  # fmt: skip
     process = ServiceProcess("console", argv, workdir / "console.log").start()
     url = f"http://127.0.0.1:{port}"
