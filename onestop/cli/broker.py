@@ -18,6 +18,7 @@ from onestop.kafka.errors import BrokerError
 from onestop.kafka.jars import KAFKA_VERSION, MavenMissingError
 from onestop.kafka.java import JavaMissingError
 from onestop.kafka.jvm import read_json
+from onestop.kafka.secure import new_credentials, write_credentials
 
 broker_app = typer.Typer(
     help=(
@@ -204,6 +205,19 @@ def status(
         typer.echo(f"credentials: {state.credentials}")
     if not state.running:
         raise typer.Exit(EXIT_FAILURE)
+
+
+@broker_app.command()
+def credentials(
+    file: Annotated[Path, typer.Argument(dir_okay=False, help="Where to write credentials.json")],
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing file")] = False,
+) -> None:
+    """Write fresh passwords for every principal to FILE (mode 0600), for a secure broker
+    OneStop does not start itself (`docker compose --profile secure`, see deploy/README.md)."""
+    if file.exists() and not force:
+        _fail(BrokerError(f"{file} exists; keep it, or give --force to replace it"))
+    write_credentials(file, new_credentials())
+    typer.echo(f"wrote {file} (mode 0600)")
 
 
 def _security(secure: bool) -> str:
