@@ -31,8 +31,10 @@ Fault = Callable[[], Awaitable[None]]
 @dataclass(frozen=True)
 class CaseResult:
     """One run of one fault case. `lost` = sent and neither delivered nor dead-lettered;
-    `duplicates` = deliveries seen again (recognised by id); `recovery_seconds` = from the
-    fault until deliveries flowed at half the offered rate again (None: not measured)."""
+    `duplicates` = deliveries seen again (recognised by id); `refused` = records the broker
+    never took (the producer gave up on them: never accepted, so never owed);
+    `recovery_seconds` = from the end of the fault (the broker or worker back) until
+    deliveries flowed at half the offered rate again (None: not measured)."""
 
     case: str
     sent: int
@@ -53,17 +55,21 @@ class CaseResult:
 
 @dataclass
 class Timeline:
-    """When the faults were struck and how deliveries went, tick by tick (seconds since
-    the load started)."""
+    """When each fault was over and how deliveries went, tick by tick (seconds since the
+    load started)."""
 
     faults: list[float] = field(default_factory=list)
     ticks: list[LoadTick] = field(default_factory=list)
+    settled_at: float | None = None  # every outcome in (None: the run gave up waiting)
 
     def recovery_after(self, fault_at: float, rate: float) -> float | None:
-        """Seconds from `fault_at` until a tick delivered at half `rate` or more."""
+        """Seconds from `fault_at` (the fault over) until a tick delivered at half `rate`
+        or more, or until every outcome was in if the run settled before such a tick."""
         for tick in self.ticks:
             if tick.elapsed > fault_at and tick.delivered_per_s >= rate / 2:
                 return round(tick.elapsed - fault_at, 1)
+        if self.settled_at is not None and self.settled_at > fault_at:
+            return round(self.settled_at - fault_at, 1)
         return None
 
 
@@ -143,13 +149,16 @@ class FaultBench:
             self._started = time.monotonic()
             strikes = [asyncio.create_task(self._strike(at, fault)) for at, fault in faults]
             try:
-                return await generator.run(
+                run = await generator.run(
                     rate,
                     seconds,
                     drain_seconds=drain_seconds,
                     tick_seconds=1.0,
                     on_tick=self.timeline.ticks.append,
                 )
+                if run.missing == 0:
+                    self.timeline.settled_at = self.now()
+                return run
             finally:
                 for strike in strikes:
                     if not strike.done():
@@ -159,8 +168,8 @@ class FaultBench:
 
     async def _strike(self, at: float, fault: Fault) -> None:
         await asyncio.sleep(max(at - self.now(), 0.0))
-        self.timeline.faults.append(self.now())
         await fault()
+        self.timeline.faults.append(self.now())
 
     async def verdict(self, case: str, run: LoadRun, rate: float, notes: str = "") -> CaseResult:
         """Judge a load run: deliveries from the generator, the chain and the Art. 18

@@ -92,7 +92,9 @@ class LoadGenerator:
                 acks="all",
                 linger_ms=5,
                 max_batch_size=256 * 1024,
-                request_timeout_ms=30_000,
+                # Long enough to ride out a broker restart: a record the broker never took is
+                # not an accepted request, and a fault case should not make it one.
+                request_timeout_ms=120_000,
             )
             await producer.start()
             self._producers.append(producer)

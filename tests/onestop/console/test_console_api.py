@@ -183,7 +183,10 @@ async def test_the_openapi_document_is_valid_and_matches_the_routes(
         ("/api/exercise/end", "POST"), ("/api/clock/pause", "POST"),
         ("/api/clock/resume", "POST"), ("/api/clock/speed", "POST"), ("/api/clock/jump", "POST"),
         ("/api/clock/preview/jump", "GET"), ("/api/clock/preview/speed", "GET"),
-        ("/api/injects", "POST"),
+        ("/api/injects", "POST"), ("/api/desks", "GET"), ("/api/desks/{party}", "GET"),
+        ("/api/desks/{party}/events", "GET"), ("/api/desks/{party}/requests", "POST"),
+        ("/api/desks/{party}/requests/{request_id}", "GET"),
+        ("/api/desks/{party}/answers", "POST"),
     }  # fmt: skip
     assert documented == served
     manual = document["components"]["schemas"]["ManualInject"]["properties"]
