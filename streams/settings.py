@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,13 @@ from schemas.deadlines import DIRECTIVE_2023_977, RuleSet
 from schemas.enums import Country
 from schemas.topics import Topics
 from streams.routing import RoutingConfig
+
+
+class InputPath(StrEnum):
+    """How outbox records reach the hub's core."""
+
+    STREAM = "stream"  # through Faust's stream, event by event, to the agent
+    BATCH = "batch"  # from the worker's consumer in fetched batches (streams.batch_input)
 
 
 @dataclass(frozen=True)
@@ -25,6 +33,7 @@ class HubSettings:
     web_host: str = "127.0.0.1"
     web_port: int = 6066
     data_dir: Path = Path(".onestop-hub")
+    input: InputPath = InputPath.STREAM
     batch_size: int = 500
     batch_wait: float = 0.005  # seconds to wait for a batch to fill
     tick: float = 0.2  # seconds between deadline checks

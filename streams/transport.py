@@ -6,17 +6,24 @@ own and every request and response takes the interpreter lock from the hub's age
 1,000 msg/s that alone cost a fifth of the hub's CPU. `HubApp` lets the broker gather up
 to `fetch_min_bytes` or `fetch_max_wait_ms` before it answers, whichever comes first:
 fewer, fuller fetches for a few milliseconds of latency.
+
+On the batch input path (`streams.batch_input`) the consumer also hands the records of the
+hub's input partitions to the app's `input_queue` as fetched, instead of making Faust
+messages of them, and commits the positions the hub processed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, Protocol
 
 import aiokafka
 import faust
 from faust.transport.drivers import aiokafka as faust_aiokafka
+from faust.types import TP
 from faust.types.transports import ConsumerT, TransportT
+
+from streams.batch_input import InputQueue
 
 
 class Component(Protocol):
@@ -34,6 +41,8 @@ class HubApp(faust.App):
     fetch_min_bytes: int | None = None  # None: Faust's own (1 byte, 1,500 ms)
     fetch_max_wait_ms: int | None = None
     components: Sequence[Component] = ()
+    inputs: Sequence[Component] = ()  # stopped first, before the consumer
+    input_queue: InputQueue | None = None  # the batch input path's, if it is on
 
     def _new_transport(self) -> TransportT:
         return BatchedFetchTransport(self.conf.broker_consumer, self)
@@ -50,6 +59,12 @@ class HubApp(faust.App):
             for component in reversed(started):
                 await component.stop()
             raise
+
+    async def on_stop(self) -> None:
+        """Stop taking input (a batch under way finishes), then stop as Faust does."""
+        for component in reversed(self.inputs):
+            await component.stop()
+        await super().on_stop()
 
     async def on_shutdown(self) -> None:
         """Stop the components: after every child service has stopped."""
@@ -73,10 +88,34 @@ class BatchedFetchConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
 
 
 class BatchedFetchConsumer(faust_aiokafka.Consumer):
-    """Faust's aiokafka consumer, running `BatchedFetchConsumerThread`."""
+    """Faust's aiokafka consumer, running `BatchedFetchConsumerThread`; with an input queue,
+    the records of the hub's inputs go to it instead of to Faust."""
 
     def _new_consumer_thread(self) -> faust_aiokafka.AIOKafkaConsumerThread:
         return BatchedFetchConsumerThread(self, loop=self.loop, beacon=self.beacon)
+
+    async def _getmany(self, active_partitions: set[TP] | None, timeout: float) -> Any:  # noqa: ASYNC109
+        queue = getattr(self.app, "input_queue", None)
+        if queue is None or active_partitions is None:
+            return await super()._getmany(active_partitions, timeout)
+        asking = active_partitions
+        if not queue.has_room():  # leave the inputs in aiokafka's buffer for now
+            asking = {tp for tp in active_partitions if not queue.takes(tp)}
+            if not asking:  # an empty set would drain every partition
+                await queue.wait_for_room(timeout)
+                return {}
+        before = self.app.consumer_generation_id
+        records = await super()._getmany(asking, timeout)
+        inputs = {tp: batch for tp, batch in records.items() if queue.takes(tp)}
+        if not inputs:
+            return records
+        queue.put(before, self.app.consumer_generation_id, inputs)
+        return {tp: batch for tp, batch in records.items() if tp not in inputs}
+
+    async def commit_positions(self, offsets: Mapping[tuple[str, int], int]) -> None:
+        """Commit the next offsets of input partitions the hub processed itself (those
+        still assigned; a commit the group refuses after a rebalance is let go)."""
+        await self._commit({TP(topic, part): offset for (topic, part), offset in offsets.items()})
 
 
 class BatchedFetchTransport(faust_aiokafka.Transport):

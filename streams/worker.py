@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import Callable, Iterator, MutableMapping
+from collections.abc import Callable, Mapping
 from typing import Any, Final, cast
 
 import faust
@@ -26,13 +26,14 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from schemas.clock import Clock, ExerciseClock
 from schemas.clock_feed import ClockFeed
 from schemas.topics import partition_for, process_client_id
+from streams.batch_input import BatchInput, InputQueue
 from streams.core import HubCore
 from streams.effects import Inbound
 from streams.ledger import InputLedger
-from streams.lifecycle import RequestEntry
 from streams.metrics import HubMetrics
-from streams.settings import HubSettings
-from streams.transport import HubApp
+from streams.settings import HubSettings, InputPath
+from streams.stores import PositionStore, RequestStore
+from streams.transport import BatchedFetchConsumer, HubApp
 from streams.writer import OutputWriter
 
 log = logging.getLogger(__name__)
@@ -56,54 +57,23 @@ class PositionTable(faust.Table[str, bytes]):
         return int(str(key).rsplit("/", 1)[1])
 
 
-class RequestStore(MutableMapping[str, RequestEntry]):
-    """The request table seen as a mapping of RequestEntry, stored as compact JSON bytes."""
+class WorkerGroup:
+    """The worker's consumer group as the batch input path sees it (an `InputGroup`)."""
 
-    def __init__(self, table: RequestTable) -> None:
-        self.table = table
+    def __init__(self, app: HubApp) -> None:
+        self.app = app
 
-    def __getitem__(self, key: str) -> RequestEntry:
-        raw = self.table.get(key)
-        if raw is None:
-            raise KeyError(key)
-        return RequestEntry.model_validate_json(raw)
+    def generation(self) -> int:
+        return int(self.app.consumer_generation_id)
 
-    def __setitem__(self, key: str, value: RequestEntry) -> None:
-        self.table[key] = value.model_dump_json(exclude_defaults=True).encode()
+    def rebalancing(self) -> bool:
+        return bool(self.app.rebalancing)
 
-    def __delitem__(self, key: str) -> None:
-        del self.table[key]
+    def assigned(self, record: Any) -> bool:
+        return (record.topic, record.partition) in self.app.consumer.assignment()
 
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.table.keys())
-
-    def __len__(self) -> int:
-        return len(self.table)
-
-
-class PositionStore(MutableMapping[str, int]):
-    """The position table seen as a mapping of offsets, stored as decimal text."""
-
-    def __init__(self, table: PositionTable) -> None:
-        self.table = table
-
-    def __getitem__(self, key: str) -> int:
-        raw = self.table.get(key)
-        if raw is None:
-            raise KeyError(key)
-        return int(raw)
-
-    def __setitem__(self, key: str, value: int) -> None:
-        self.table[key] = str(value).encode()
-
-    def __delitem__(self, key: str) -> None:
-        del self.table[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.table.keys())
-
-    def __len__(self) -> int:
-        return len(self.table)
+    async def commit(self, offsets: Mapping[tuple[str, int], int]) -> None:
+        await cast(BatchedFetchConsumer, self.app.consumer).commit_positions(offsets)
 
 
 class Hub:
@@ -201,6 +171,18 @@ class Hub:
             wall=wall,
         )
         self.app.components = [self.clock_feed, self.writer, self.ledger]
+        self.batch_input: BatchInput | None = None
+        if settings.input is InputPath.BATCH:
+            self.app.input_queue = InputQueue(self._outbox_names)
+            self.batch_input = BatchInput(
+                self.app.input_queue,
+                WorkerGroup(self.app),
+                self.process_batch_or_die,
+                batch_size=settings.batch_size,
+                batch_wait=settings.batch_wait,
+            )
+            self.app.components = [*self.app.components, self.batch_input]
+            self.app.inputs = [self.batch_input]
         self._wire()
 
     # ---- wiring --------------------------------------------------------------------------
@@ -256,6 +238,8 @@ class Hub:
     def _on_revoked(self, sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
         revoked: set[Any] = kwargs.get("revoked") or (args[0] if args else set())
         self.writer.forget({tp.partition for tp in revoked})
+        if self.batch_input is not None:
+            self.batch_input.revoke()
         self.ledger.restart_watch()
         self.core.revoke()
 

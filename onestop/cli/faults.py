@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+from dataclasses import replace
 from typing import Annotated
 
 import typer
@@ -14,6 +16,7 @@ from onestop.faults.cases import CASES, LONG, SHORT
 from onestop.faults.harness import CaseResult
 from onestop.faults.suite import CaseTotals, run_cases
 from onestop.kafka.bootstrap import resolve_bootstrap
+from streams.settings import InputPath
 
 console = Console(soft_wrap=True)
 LONG_WORKER_RUNS = 10
@@ -32,6 +35,14 @@ def faults(
             f"two-worker case {LONG_WORKER_RUNS} times in a row, the others twice",
         ),
     ] = False,
+    hub_input: Annotated[
+        InputPath,
+        typer.Option(
+            "--input",
+            envvar="ONESTOP_HUB_INPUT",
+            help="The hub workers' input path (onestop hub --input): 'stream' or 'batch'",
+        ),
+    ] = InputPath.STREAM,
     bootstrap: BootstrapOption = None,
 ) -> None:
     """Strike faults at real processes under load (hub workers killed and added, brokers
@@ -42,7 +53,9 @@ def faults(
     if unknown:
         fail(f"no fault case {', '.join(unknown)}; there are {', '.join(CASES)}")
     address = resolve_bootstrap(bootstrap)
-    scale = LONG if long else SHORT
+    scale = replace(LONG if long else SHORT, hub_input=hub_input)
+    # A hub that a case starts through an exercise (the outage case) reads it from here.
+    os.environ["ONESTOP_HUB_INPUT"] = hub_input.value
     counts = {c: (LONG_WORKER_RUNS if c == "workers" else 2) if long else runs for c in chosen}
 
     def each(result: CaseResult) -> None:

@@ -29,6 +29,7 @@ from schemas.access import HUB, KafkaAccess
 from schemas.deadlines import RULE_SETS
 from schemas.enums import Country, RuleSetName
 from schemas.topics import Topics
+from streams.settings import InputPath
 
 
 def hub(
@@ -54,6 +55,15 @@ def hub(
             "so that a message sent again is known as a duplicate; then it is let go",
         ),
     ] = 900.0,
+    input_path: Annotated[
+        InputPath,
+        typer.Option(
+            "--input",
+            envvar="ONESTOP_HUB_INPUT",
+            help="How outbox records reach the hub: 'stream' (Faust's stream, event by "
+            "event) or 'batch' (straight from the worker's consumer in fetched batches)",
+        ),
+    ] = InputPath.STREAM,
     credentials: CredentialsOption = None,
     principal: PrincipalOption = None,
 ) -> None:
@@ -79,6 +89,7 @@ def hub(
         web_host=web_host,
         data_dir=data_dir / namespace,
         settled_retention=retention,
+        input=input_path,
         access=access if logins.secure else None,
     )
     run_kafka(_prepare(logins, access, topics, settings.parties))

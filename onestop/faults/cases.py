@@ -35,16 +35,19 @@ from schemas.audit_details import ReceivedDetails
 from schemas.clock import ClockAction, ClockCommand, ExerciseSetup
 from schemas.enums import Channel
 from schemas.profiles import AnswerTime, NodeProfile
+from streams.settings import InputPath
 
 Case = Callable[[str, Path, "Scale"], Awaitable[CaseResult]]
 
 
 @dataclass(frozen=True)
 class Scale:
-    """How hard a case pushes: offered rate (messages a second) and load seconds."""
+    """How hard a case pushes: offered rate (messages a second) and load seconds; and the
+    hub workers' input path (`onestop hub --input`)."""
 
     rate: float = 100.0
     seconds: float = 30.0
+    hub_input: InputPath = InputPath.STREAM
 
 
 SHORT = Scale(rate=100.0, seconds=24.0)
@@ -54,7 +57,7 @@ LONG = Scale(rate=200.0, seconds=60.0)
 async def workers(bootstrap: str, workdir: Path, scale: Scale) -> CaseResult:
     """Two workers; at a third of the load one is SIGKILLed, at two thirds a fresh one
     joins: partitions move twice while records are in flight."""
-    bench = FaultBench(bootstrap, workdir)
+    bench = FaultBench(bootstrap, workdir, hub_input=scale.hub_input)
     await bench.prepare()
     bench.start_hub()
     bench.start_hub()
@@ -76,7 +79,7 @@ async def workers(bootstrap: str, workdir: Path, scale: Scale) -> CaseResult:
 
 async def hub_restart(bootstrap: str, workdir: Path, scale: Scale) -> CaseResult:
     """The only worker SIGKILLed mid-load and a new one started at once."""
-    bench = FaultBench(bootstrap, workdir)
+    bench = FaultBench(bootstrap, workdir, hub_input=scale.hub_input)
     await bench.prepare()
     bench.start_hub()
     try:
@@ -96,7 +99,7 @@ async def broker_restart(bootstrap: str, workdir: Path, scale: Scale) -> CaseRes
     """A broker of the case's own, stopped for ten seconds in the middle of the load."""
     broker = LocalBroker(port=free_port(), data_dir=workdir / "broker")
     address = await asyncio.to_thread(broker.start)
-    bench = FaultBench(address, workdir)
+    bench = FaultBench(address, workdir, hub_input=scale.hub_input)
     try:
         await bench.prepare()
         bench.start_hub()
@@ -119,7 +122,7 @@ async def cluster_broker_kill(bootstrap: str, workdir: Path, scale: Scale) -> Ca
     broker SIGKILLed under load and started again ten seconds later."""
     cluster = LocalCluster(nodes=3, port=free_port(), data_dir=workdir / "cluster")
     address = await asyncio.to_thread(cluster.start)
-    bench = FaultBench(address, workdir)
+    bench = FaultBench(address, workdir, hub_input=scale.hub_input)
     try:
         await bench.prepare()
         bench.start_hub()
@@ -153,7 +156,7 @@ async def node_kill(bootstrap: str, workdir: Path, scale: Scale) -> CaseResult:
     exercise seconds a second); their process is SIGKILLed mid-load and started again.
     Every request is answered once in effect: the restarted nodes answer again what they
     had read and not yet answered, with the same message ids, which the hub recognises."""
-    bench = FaultBench(bootstrap, workdir)
+    bench = FaultBench(bootstrap, workdir, hub_input=scale.hub_input)
     await bench.prepare()
     await publish_clock(
         bootstrap,

@@ -24,6 +24,7 @@ from producers.load.run import LoadRun
 from schemas.audit import AuditEvent
 from schemas.enums import Country
 from schemas.topics import Topics
+from streams.settings import InputPath
 
 Fault = Callable[[], Awaitable[None]]
 
@@ -78,9 +79,16 @@ class FaultBench:
     load generator."""
 
     def __init__(
-        self, bootstrap: str, workdir: Path, *, nodes: int = 4, partitions: int = 4
+        self,
+        bootstrap: str,
+        workdir: Path,
+        *,
+        nodes: int = 4,
+        partitions: int = 4,
+        hub_input: InputPath = InputPath.STREAM,
     ) -> None:
         self.bootstrap = bootstrap
+        self.hub_input = hub_input
         self.workdir = workdir
         self.topics = Topics(fresh_namespace("fault"), partitions)
         self.nodes = nodes
@@ -104,7 +112,7 @@ class FaultBench:
         number = len(self.hubs) + 1
         made = hub_process(
             self.bootstrap, self.topics, self.workdir / f"hub-{number}", parties=self.parties,
-            extra=("--log-level", "info"),
+            extra=("--log-level", "info", "--input", self.hub_input.value),
         )  # fmt: skip
         self.hubs.append(made.start())
         return made

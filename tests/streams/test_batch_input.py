@@ -1,0 +1,166 @@
+"""The batch input path's queue and loop, without a broker: which fetched records reach the
+core, in which order, and which are dropped after a rebalance."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from streams.batch_input import BatchInput, InputQueue, next_positions
+
+
+@dataclass(frozen=True)
+class Rec:
+    topic: str
+    partition: int
+    offset: int
+
+
+@dataclass(frozen=True)
+class TP:
+    topic: str
+    partition: int
+
+
+def records(topic: str, partition: int, offsets: range) -> list[Rec]:
+    return [Rec(topic, partition, o) for o in offsets]
+
+
+def everywhere(record: Any) -> bool:
+    return True
+
+
+def test_only_the_hubs_inputs_are_taken() -> None:
+    queue = InputQueue({"ns.outbox.PL"})
+    assert queue.takes(TP("ns.outbox.PL", 0))
+    assert not queue.takes(TP("ns-hub-positions-changelog", 0))
+
+
+def test_records_come_out_in_fetch_order_in_batches_of_at_most_the_size_asked() -> None:
+    queue = InputQueue({"a", "b"})
+    queue.put(3, 3, {TP("a", 0): records("a", 0, range(0, 4))})
+    queue.put(3, 3, {TP("b", 1): records("b", 1, range(10, 13)), TP("a", 0): []})
+    first = queue.take(5, 3, everywhere)
+    assert [(r.topic, r.offset) for r in first] == [
+        ("a", 0),
+        ("a", 1),
+        ("a", 2),
+        ("a", 3),
+        ("b", 10),
+    ]
+    assert queue.held == 2 and queue.arrived.is_set()
+    rest = queue.take(5, 3, everywhere)
+    assert [r.offset for r in rest] == [11, 12]
+    assert queue.held == 0 and not queue.arrived.is_set()
+
+
+def test_a_fetch_that_spans_a_rebalance_is_dropped() -> None:
+    queue = InputQueue({"a"})
+    queue.put(3, 4, {TP("a", 0): records("a", 0, range(5))})
+    assert queue.held == 0 and queue.dropped == 5
+    assert queue.take(10, 4, everywhere) == []
+
+
+def test_records_of_an_older_generation_or_a_lost_partition_are_dropped_not_processed() -> None:
+    queue = InputQueue({"a"})
+    queue.put(3, 3, {TP("a", 0): records("a", 0, range(3))})
+    queue.put(4, 4, {TP("a", 0): records("a", 0, range(3, 5))})
+    queue.put(4, 4, {TP("a", 1): records("a", 1, range(7, 9))})
+    taken = queue.take(10, 4, lambda r: r.partition == 1)
+    assert [(r.partition, r.offset) for r in taken] == [(1, 7), (1, 8)]
+    assert queue.dropped == 5 and queue.held == 0
+
+
+def test_a_full_queue_says_so_until_records_are_taken() -> None:
+    queue = InputQueue({"a"}, limit=4)
+    queue.put(1, 1, {TP("a", 0): records("a", 0, range(4))})
+    assert not queue.has_room() and not queue.room.is_set()
+    queue.take(2, 1, everywhere)
+    assert queue.has_room() and queue.room.is_set()
+
+
+def test_revoking_empties_the_queue() -> None:
+    queue = InputQueue({"a"}, limit=4)
+    queue.put(1, 1, {TP("a", 0): records("a", 0, range(6))})
+    queue.clear()
+    assert queue.held == 0 and queue.has_room() and queue.dropped == 6
+    assert queue.take(10, 1, everywhere) == []
+
+
+def test_the_position_to_commit_is_the_offset_after_the_last_record_of_each_partition() -> None:
+    batch = records("a", 0, range(3, 6)) + records("b", 2, range(40, 41))
+    assert next_positions(batch) == {("a", 0): 6, ("b", 2): 41}
+
+
+class Group:
+    def __init__(self) -> None:
+        self.gen = 1
+        self.moving = False
+        self.commits: list[dict[tuple[str, int], int]] = []
+
+    def generation(self) -> int:
+        return self.gen
+
+    def rebalancing(self) -> bool:
+        return self.moving
+
+    def assigned(self, record: Any) -> bool:
+        return True
+
+    async def commit(self, offsets: Mapping[tuple[str, int], int]) -> None:
+        self.commits.append(dict(offsets))
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_the_loop_processes_batches_and_commits_what_it_processed_at_intervals() -> None:
+    queue = InputQueue({"a"})
+    group = Group()
+    clock = Clock()
+    processed: list[list[int]] = []
+    done = asyncio.Event()
+
+    async def process(batch: list[Any]) -> None:
+        processed.append([r.offset for r in batch])
+        clock.now += 0.6
+        if sum(len(b) for b in processed) == 7:
+            done.set()
+
+    loop = BatchInput(queue, group, process, batch_size=3, commit_interval=1.0, monotonic=clock)
+    await loop.start()
+    queue.put(1, 1, {TP("a", 0): records("a", 0, range(7))})
+    await asyncio.wait_for(done.wait(), 5)
+    await loop.stop()
+    assert processed == [[0, 1, 2], [3, 4, 5], [6]]
+    # At 0.6 s nothing is due; at 1.2 s offsets up to 5 are; at 1.8 s not yet again.
+    assert group.commits == [{("a", 0): 6}]
+    assert loop.uncommitted == {("a", 0): 7}
+
+
+async def test_nothing_is_taken_while_the_group_rebalances() -> None:
+    queue = InputQueue({"a"})
+    group = Group()
+    group.moving = True
+    loop = BatchInput(queue, group, lambda batch: asyncio.sleep(0))
+    queue.put(1, 1, {TP("a", 0): records("a", 0, range(2))})
+    assert await loop.next_batch() == []
+    assert queue.held == 2
+    group.moving = False
+    assert [r.offset for r in await loop.next_batch()] == [0, 1]
+
+
+async def test_revoking_forgets_uncommitted_positions() -> None:
+    queue = InputQueue({"a"})
+    loop = BatchInput(queue, Group(), lambda batch: asyncio.sleep(0))
+    loop.uncommitted[("a", 0)] = 12
+    queue.put(1, 1, {TP("a", 0): records("a", 0, range(2))})
+    loop.revoke()
+    assert loop.uncommitted == {} and queue.held == 0
