@@ -1,5 +1,6 @@
-"""`onestop load` and `onestop bench`: load the hub, and benchmark it against a raw
-passthrough. The work is in `onestop.bench.run` and `producers.load`; this is the shell."""
+"""`onestop load` and `onestop bench`: load the hub, and benchmark it against a plain
+Faust peer and a raw passthrough. The work is in `onestop.bench` and `producers.load`;
+this is the shell."""
 
 from __future__ import annotations
 
@@ -13,16 +14,16 @@ from aiokafka.errors import KafkaError
 from rich.console import Console
 from rich.table import Table
 
-from onestop.bench.run import (
-    TARGET_P99_MS,
-    TARGET_RATIO,
-    BenchReport,
+from onestop.bench.load_run import run_load_against_hub
+from onestop.bench.namespaces import fresh_namespace
+from onestop.bench.render import (
     append_benchmarks,
-    fresh_namespace,
-    run_bench,
-    run_load_against_hub,
+    service_table,
+    targets_table,
+    workers_table,
     write_json,
 )
+from onestop.bench.run import BenchOptions, run_bench
 from onestop.cli.common import (
     BootstrapOption,
     CredentialsOption,
@@ -189,79 +190,71 @@ def load(
         fail(f"{result.missing} message(s) were neither delivered nor dead-lettered", code=1)
 
 
-def bench_table(report: BenchReport) -> Table:
-    """The headline figures of a benchmark."""
-    table = Table(title="OneStop benchmark", header_style="bold")
-    table.add_column("figure")
-    table.add_column("value", justify="right")
-    table.add_column("target")
-    met = report.targets_met
-    latency = report.hub_half.latency_ms
-    memory = report.capacity.memory
-    rows = [
-        ("raw passthrough max (msg/s)", f"{report.raw.max_rate or 0:.0f}", ""),
-        ("raw passthrough throughput (msg/s)", f"{report.raw.throughput:.0f}", ""),
-        ("hub max (msg/s)", f"{report.hub.max_rate or 0:.0f}", ""),
-        ("hub throughput (msg/s)", f"{report.hub.throughput:.0f}", ""),
-        (
-            "hub / raw",
-            f"{report.ratio:.1%}",
-            f">= {TARGET_RATIO:.0%} " + ("met" if met["hub_vs_raw"] else "MISSED"),
-        ),
-        ("latency run rate (msg/s)", f"{report.hub_half.offered_rate:.0f}", "half the hub max"),
-        ("  p50 (ms)", f"{latency['p50']:.2f}", ""),
-        ("  p90 (ms)", f"{latency['p90']:.2f}", ""),
-        (
-            "  p99 (ms)",
-            f"{latency['p99']:.2f}",
-            f"<= {TARGET_P99_MS:.0f} ms " + ("met" if met["p99_at_half_max"] else "MISSED"),
-        ),
-        ("  p99.9 (ms)", f"{latency['p99_9']:.2f}", ""),
-        ("  max (ms)", f"{latency['max']:.2f}", ""),
-        ("open request in table (bytes)", f"{memory.table_bytes_per_request:.0f}", ""),
-        ("  of which JSON value (bytes)", f"{memory.json_bytes_mean:.0f}", ""),
-        ("deadline index entry (bytes)", f"{memory.index_bytes_per_request:.0f}", ""),
-        (f"decode all {memory.requests:,} entries (s)", f"{memory.decode_seconds:.2f}", ""),
-    ]
-    for scan in report.capacity.deadlines:
-        rows.append(
-            (
-                f"due(): {scan.due} of {scan.open_requests:,} open (us)",
-                f"{scan.due_us_median:.0f}",
-                f"full scan {scan.full_scan_us:,.0f} us",
-            )
-        )
-    for row in rows:
-        table.add_row(*row)
-    return table
+def _counts(text: str, option: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        fail(f"{option} {text!r}: give comma-separated numbers, e.g. 1,2")
 
 
 def bench(
     json_file: Annotated[Path, typer.Option("--json", help="Write the full report here")],
     duration: Annotated[
-        float, typer.Option(min=1.0, help="Seconds of the latency run at half the max rate")
-    ] = 20.0,
+        float, typer.Option(min=1.0, help="Seconds of each latency run at half the hub's max")
+    ] = 30.0,
+    runs: Annotated[
+        int, typer.Option(min=1, help="Latency runs per hub path (median and spread reported)")
+    ] = 3,
+    settle_seconds: Annotated[
+        float,
+        typer.Option(min=0.0, help="Seconds idle after the backlog drained, before each run"),
+    ] = 10.0,
     bootstrap: BootstrapOption = None,
     step_seconds: Annotated[
         float, typer.Option(min=1.0, help="Seconds per step of the max-rate searches")
     ] = 5.0,
+    hub_input: Annotated[
+        str,
+        typer.Option(
+            help="Hub input paths to measure (onestop hub --input), comma-separated; a path "
+            "the hub does not offer yet is skipped, saying so"
+        ),
+    ] = "stream,batch",
+    workers: Annotated[
+        str, typer.Option(help="Hub worker counts whose max rate to measure, e.g. 1,2")
+    ] = "1,2",
+    capacity_requests: Annotated[
+        int, typer.Option(min=1000, help="Open requests of the memory measurement")
+    ] = 1_000_000,
     benchmarks: Annotated[
         Path, typer.Option(help="Markdown file the dated result row is appended to")
     ] = BENCHMARKS_PATH,
 ) -> None:
-    """Benchmark the hub against a raw Kafka passthrough on one broker, then memory per
-    open request and deadline lookup cost; append the row to BENCHMARKS.md."""
+    """Benchmark the hub against a plain Faust peer and a raw Kafka passthrough on one
+    broker (max rate, CPU per message, latency from idle), its scale-out over workers,
+    memory per open request and deadline lookup cost; append the row to BENCHMARKS.md."""
     _quiet_kafka_client()
     address = resolve_bootstrap(bootstrap)
     try:
-        report = run_bench(
-            address, duration, step_seconds=step_seconds, progress=_say, on_step=_print_step
+        options = BenchOptions(
+            run_seconds=duration,
+            runs=runs,
+            settle_seconds=settle_seconds,
+            step_seconds=step_seconds,
+            hub_inputs=tuple(p.strip() for p in hub_input.split(",") if p.strip()),
+            workers=_counts(workers, "--workers"),
+            capacity_requests=capacity_requests,
         )
+        report = run_bench(address, options, progress=_say, on_step=_print_step)
     except (LoadError, ServiceError, TopicLayoutError) as exc:
         fail(str(exc))
     except KafkaError as exc:
         fail(f"Kafka at {address}: {exc!r}; check that the broker runs and answers")
-    console.print(bench_table(report))
+    console.print(service_table(report))
+    console.print(targets_table(report))
+    console.print(workers_table(report))
+    for note in report.notes:
+        console.print(f"[yellow]note:[/] {note}", highlight=False)
     console.print(f"[dim]{machine_line(report.machine)}[/]", highlight=False)
     write_json(json_file, report.as_json())
     append_benchmarks(report, benchmarks)

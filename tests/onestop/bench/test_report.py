@@ -1,0 +1,132 @@
+"""The benchmark report without a broker: ratios, targets, JSON sections and the row."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from onestop.bench.capacity import CapacityReport, DeadlineScan, OpenRequestMemory
+from onestop.bench.render import BENCHMARK_COLUMNS, append_benchmarks, benchmark_row
+from onestop.bench.report import BenchReport, Measured, Spread
+from onestop.bench.run import cores_note
+from producers.load.results import LoadResult
+
+CAPACITY = CapacityReport(
+    memory=OpenRequestMemory(1_000_000, 400.0, 531_000_000, 531.0, 104_000_000, 104.0, 2.0),
+    deadlines=[DeadlineScan(1_000, 100, 120.0, 1.2, 90.0),
+               DeadlineScan(1_000_000, 100, 234.0, 2.3, 15_000.0)],
+)  # fmt: skip
+
+
+def result(delivered: int, throughput: float, p99: float, max_rate: float | None) -> LoadResult:
+    latency = {"p50": 10.0, "p90": 20.0, "p99": p99, "p99_9": p99 * 2, "max": 120.0}
+    return LoadResult(
+        sent=delivered, delivered=delivered, deadlettered=0, errors=0, duplicates=0,
+        missing=0, unsent=0, throughput=throughput, offered_rate=throughput,
+        seconds=20.0, latency_ms=latency, settings={}, machine={}, max_rate=max_rate,
+    )  # fmt: skip
+
+
+def measured(name: str, max_rate: float, cpu: float, p99s: tuple[float, ...]) -> Measured:
+    runs = [result(10_000, max_rate / 2, p99, None) for p99 in p99s]
+    return Measured(name, result(1, max_rate, 0.0, max_rate), runs, cpu)
+
+
+def report(**hubs: Measured) -> BenchReport:
+    return BenchReport(
+        date="2026-12-03T08:00:00Z",
+        machine={"platform": "Linux", "cpu_count": 2},
+        raw=measured("passthrough", 20_000.0, 0.5, (5.0,)),  # 50 us per message
+        faust_peer=measured("Faust peer", 1_600.0, 2.0, (9.0,)),  # 200 us
+        hubs=hubs or {"stream": measured("hub", 2_000.0, 18.0, (60.0, 45.0, 48.0))},  # 600 us
+        capacity=CAPACITY,
+        skipped={} if hubs else {"batch": "no --input yet"},
+    )
+
+
+def test_latency_is_the_median_and_range_of_the_runs() -> None:
+    hub = measured("hub", 2_000.0, 18.0, (60.0, 45.0, 48.0))
+
+    assert hub.latency("p99") == Spread(48.0, 45.0, 60.0)
+    assert hub.cpu_us_per_message == 600.0  # 18 s over 30,000 messages
+
+
+def test_targets_judge_the_hub_against_both_yardsticks() -> None:
+    bench = report()
+
+    assert bench.hub_vs_raw() == 0.1
+    assert bench.hub_vs_faust_peer() == 1.25
+    assert bench.hub_cpu_vs_raw() == 12.0
+    assert bench.targets_met() == {
+        "hub_vs_raw": False,  # 10 % < 25 %
+        "hub_cpu_vs_raw": False,  # 12x > 4x
+        "hub_vs_faust_peer": True,
+        "p99_at_half_max": True,  # median 48 ms, though one run had 60
+    }
+
+
+def test_a_figure_that_could_not_be_measured_misses_its_target() -> None:
+    hub = Measured("hub", result(1, 2_000.0, 0.0, 2_000.0), [], None)
+
+    met = report(stream=hub).targets_met()
+
+    assert not met["hub_cpu_vs_raw"] and not met["p99_at_half_max"]
+
+
+def test_json_has_a_section_per_service_and_path_and_both_ratios() -> None:
+    batch = measured("hub", 4_000.0, 12.0, (30.0, 31.0, 29.0))
+    data = report(stream=measured("hub", 2_000.0, 18.0, (48.0,)), batch=batch).as_json()
+
+    assert data["faust_peer"]["max_rate"] == 1_600.0
+    assert data["faust_peer"]["cpu_us_per_message"] == 200.0
+    assert data["hub"]["input"] == "stream" and data["hub_batch"]["input"] == "batch"
+    assert data["hub_batch"]["hub_vs_faust_peer"] == 2.5
+    assert data["hub_batch"]["latency_ms"]["p99"] == {"median": 30.0, "min": 29.0, "max": 31.0}
+    assert data["hub_vs_raw"] == 0.1 and data["hub_vs_faust_peer"] == 1.25
+    assert set(data["targets_met"]) == {
+        "hub_vs_raw",
+        "hub_cpu_vs_raw",
+        "hub_vs_faust_peer",
+        "p99_at_half_max",
+    }
+
+
+def test_a_skipped_path_says_why() -> None:
+    data = report().as_json()
+
+    assert data["hub_batch"] == {"measured": False, "input": "batch", "reason": "no --input yet"}
+
+
+def test_row_carries_peer_ratios_cpu_and_latency_spread() -> None:
+    cells = [cell.strip() for cell in benchmark_row(report()).strip().strip("|").split("|")]
+    named = dict(zip(BENCHMARK_COLUMNS, cells, strict=True))
+
+    assert named["faust peer max msg/s"] == "1600"
+    assert named["hub/raw"] == "10.0%" and named["hub/faust peer"] == "125.0%"
+    assert named["hub CPU us/msg"] == "600"
+    assert named["faust peer CPU us/msg"] == "200" and named["raw CPU us/msg"] == "50"
+    assert named["p50 / p99 / p99.9 ms @ rate (median, min-max of 3)"] == (
+        "10.0 (10.0-10.0) / 48.0 (45.0-60.0) / 96.0 (90.0-120.0) @ 1000/s"
+    )
+    assert named["hub batch max msg/s, CPU us/msg, p99 ms"] == "-"
+    assert named["due() 1k / 1M us"] == "120 / 234"
+    assert named["targets"] == "hub/raw MISSED, CPU/raw MISSED, hub/faust peer met, p99 met"
+
+
+def test_rows_of_another_layout_keep_their_header(tmp_path: Path) -> None:
+    path = tmp_path / "BENCHMARKS.md"
+    path.write_text("# Benchmarks\n\n| date | raw |\n|---|---|\n| 2026-11-21 | 28000 |\n")
+
+    append_benchmarks(report(), path)
+    append_benchmarks(report(), path)
+
+    lines = path.read_text().splitlines()
+    assert lines[4] == "| 2026-11-21 | 28000 |" and lines[5] == ""
+    header, rule, first, second = lines[6:]
+    assert header.count("|") - 1 == len(BENCHMARK_COLUMNS) == rule.count("-|")
+    assert first == second and first.count("|") == header.count("|")
+
+
+def test_more_workers_than_spare_cores_is_said() -> None:
+    assert cores_note([1, 2], 2) is not None
+    assert cores_note([1, 2], 8) is None
+    assert cores_note([1], 2) is None
