@@ -15,6 +15,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Final
 
+import orjson
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_serializer, model_validator
 
 from schemas.audit_details import AuditDetails, DeliveredDetails, details_model
@@ -107,12 +108,26 @@ class AuditRecord(BaseModel):
 
 
 def record_hash(record: AuditRecord) -> str:
-    """SHA-256 over the previous hash and the record's canonical JSON (without `hash`)."""
+    """SHA-256 over the previous hash and the record's canonical JSON (without `hash`):
+    keys sorted, no spaces, UTF-8 unescaped, as orjson writes it."""
     return _body_hash(record.model_dump(mode="json", exclude={"hash"}))
+
+
+def hash_matches(record: AuditRecord) -> bool:
+    """Whether `record.hash` is the hash of its content: as sealed now (`record_hash`), or
+    as trails sealed before the hub used orjson were (Python's json module, which writes
+    a few floats differently, e.g. 1e-05 for 0.00001)."""
+    body = record.model_dump(mode="json", exclude={"hash"})
+    return record.hash in (_body_hash(body), _stdlib_body_hash(body))
 
 
 def _body_hash(body: dict[str, Any]) -> str:
     """`record_hash` of a record given as its JSON-mode dump without `hash`."""
+    canonical = orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
+    return hashlib.sha256(body["prev_hash"].encode() + canonical).hexdigest()
+
+
+def _stdlib_body_hash(body: dict[str, Any]) -> str:
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256((body["prev_hash"] + canonical).encode()).hexdigest()
 
@@ -137,7 +152,7 @@ class ChainHead:
         body["hash"] = digest = _body_hash(body)
         self.seq += 1
         self.last_hash = digest
-        return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+        return orjson.dumps(body)
 
 
 @dataclass(frozen=True)
@@ -187,7 +202,7 @@ def verify_chain(partition: int, records: Iterable[AuditRecord]) -> ChainReport:
             problems.append(f"sequence {record.seq}, expected {expected_seq}")
         if record.prev_hash != expected_prev:
             problems.append("previous-hash link does not match the record before it")
-        if record_hash(record) != record.hash:
+        if not hash_matches(record):
             problems.append("content does not match its hash (altered)")
         if problems:
             report.faults.append(

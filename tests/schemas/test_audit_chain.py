@@ -4,6 +4,8 @@ a record redelivered after a crash is a duplicate, not tampering."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from datetime import UTC, datetime
 
 import pytest
@@ -15,8 +17,10 @@ from schemas.audit import (
     ChainFault,
     ChainHead,
     Operation,
+    record_hash,
     verify_chain,
 )
+from schemas.audit_details import ReceivedDetails
 from schemas.enums import Country
 
 PARTITION = 2
@@ -185,3 +189,40 @@ class TestRedelivery:
         report = verify_chain(PARTITION, with_duplicate)
 
         assert (report.records, report.unique_records, report.duplicates) == (5, 4, 1)
+
+
+class TestTrailsSealedBeforeOrjson:
+    """Chains were once hashed over Python's json module's canonical form, which writes a
+    few floats differently from orjson (1e-05 for 0.00001): they still verify."""
+
+    @staticmethod
+    def sealed_the_old_way(length: int) -> list[AuditRecord]:
+        records = []
+        prev = GENESIS_HASH
+        for n in range(length):
+            record = unsealed(n).model_copy(
+                update={
+                    "event": AuditEvent.RECEIVED,
+                    "operation": Operation.COLLECTION,
+                    "details": ReceivedDetails(limit_seconds=0.00001 * (n + 1)),
+                }
+            )
+            body = record.model_dump(mode="json", exclude={"hash"})
+            body.update(seq=n, prev_hash=prev)
+            canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+            digest = hashlib.sha256((prev + canonical).encode()).hexdigest()
+            records.append(AuditRecord.model_validate({**body, "hash": digest}))
+            prev = digest
+        return records
+
+    def test_the_encoders_differ_on_these_records(self) -> None:
+        record = self.sealed_the_old_way(1)[0]
+        assert record_hash(record) != record.hash
+
+    def test_an_old_chain_verifies(self) -> None:
+        assert verify_chain(PARTITION, self.sealed_the_old_way(3)).intact
+
+    def test_an_altered_old_record_is_still_named(self) -> None:
+        records = self.sealed_the_old_way(3)
+        records[1] = records[1].model_copy(update={"justification": "nothing to see"})
+        assert first_fault(records).position == 1
