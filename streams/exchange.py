@@ -139,7 +139,7 @@ class Exchange:
             else None
         )
         seconds = limit.seconds if limit is not None else None
-        request = RequestEntry(
+        request = RequestEntry.model_construct(
             request_id=message.request_id,
             case_id=message.case_id,
             kind=kind,
@@ -197,7 +197,9 @@ class Exchange:
                 justification=f"{kind.value} received from {message.sender.value} (Art. 14)",
                 before=RequestState.SUBMITTED,
                 after=RequestState.VALIDATED,
-                details=ReceivedDetails(**_request_fields(request, inbound), **received),
+                details=ReceivedDetails.model_construct(
+                    **_request_fields(request, inbound), **received
+                ),
             )
         )
         effects.audit.append(
@@ -213,7 +215,7 @@ class Exchange:
                 before=RequestState.ROUTED,
                 after=RequestState.DELIVERED,
                 recipients=[message.recipient],
-                details=DeliveredDetails(**_request_fields(request, inbound)),
+                details=DeliveredDetails.model_construct(**_request_fields(request, inbound)),
             )
         )
         return effects
@@ -279,7 +281,7 @@ class Exchange:
                 f"{request.request_id}",
                 before=request.state,
                 after=after.state,
-                details=AnswerDetails(**_request_fields(after, inbound), **answer),
+                details=AnswerDetails.model_construct(**_request_fields(after, inbound), **answer),
             )
         )
         effects.audit.append(
@@ -295,7 +297,7 @@ class Exchange:
                 before=after.state,
                 after=after.state,
                 recipients=[message.recipient],
-                details=DeliveredDetails(**_request_fields(after, inbound)),
+                details=DeliveredDetails.model_construct(**_request_fields(after, inbound)),
             )
         )
         return effects
@@ -426,7 +428,10 @@ class Exchange:
         recipients: list[Country] | None = None,
         details: AuditDetails,
     ) -> AuditRecord:
-        return AuditRecord(
+        """A record of the hot path, built without validation: every value comes from the
+        validated message, the request entry or the hub's own decisions (the test suite
+        validates what this builds against the model)."""
+        return AuditRecord.model_construct(
             record_id=audit_record_id(message.message_id, event),
             partition=inbound.partition,
             seq=0,

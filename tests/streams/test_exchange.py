@@ -9,6 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from pydantic import BaseModel
 
 from schemas.audit import AuditEvent, Operation
 from schemas.deadlines import DIRECTIVE_2023_977
@@ -673,3 +674,44 @@ class TestChosenChannel:
 
         details = effects.audit[0].details.wire()
         assert details["requested_channel"] == "siena" and "deviation" not in details
+
+
+class TestBuiltWithoutValidation:
+    """The hot path builds audit records, their details and request entries without
+    validating them again; what it builds must be exactly what validation would give."""
+
+    @staticmethod
+    def assert_valid(model: BaseModel) -> None:
+        again = type(model).model_validate_json(model.model_dump_json())
+        assert again.model_dump_json() == model.model_dump_json()
+
+    def assert_valid_details(self, details: BaseModel) -> None:
+        """Details go on the wire with only the fields given: those must agree too."""
+        self.assert_valid(details)
+        again = type(details).model_validate(details.model_dump(exclude_unset=True))
+        assert again.model_fields_set == details.model_fields_set
+
+    @pytest.mark.parametrize(
+        "answers",
+        [
+            [K.REPLY],
+            [K.REFUSAL],
+            [K.DELAY_NOTICE, K.PARTIAL_REPLY],
+            [K.CLARIFICATION_REQUEST, K.CLARIFICATION_REPLY, K.REPLY],
+        ],
+    )
+    def test_a_request_and_its_answers(
+        self, exchange: Exchange, delivered: Effects, store: Store, answers: list[MessageKind]
+    ) -> None:
+        every = [delivered, *(send(exchange, kind) for kind in answers)]
+        for effects in every:
+            for record in effects.audit:
+                self.assert_valid(record)
+                self.assert_valid_details(record.details)
+        self.assert_valid(store[REQUEST_ID])
+
+    def test_spontaneous_information(self, exchange: Exchange) -> None:
+        effects = send(exchange, K.SPONTANEOUS_INFORMATION)
+        for record in effects.audit:
+            self.assert_valid(record)
+            self.assert_valid_details(record.details)
