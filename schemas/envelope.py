@@ -60,6 +60,11 @@ class KafkaRecord:
         """The first header called `name`, or None."""
         return next((v for k, v in self.headers if k == name), None)
 
+    def header_text(self, name: str) -> str | None:
+        """The first header called `name` as text, or None."""
+        raw = self.header(name)
+        return raw.decode("utf-8", errors="replace") if raw is not None else None
+
 
 class EnvelopeError(ValueError):
     """A record that is not a valid OneStop CloudEvent. `reason` is a short stable code
@@ -124,7 +129,11 @@ def decode(
     Raises EnvelopeError naming what is wrong: missing or inconsistent headers, oversized or
     undecodable value, or a value that is not a valid message (the pydantic error, with the
     field's location)."""
-    attrs = header_map(headers)
+    return decode_with(value, header_map(headers))
+
+
+def decode_with(value: bytes | None, attrs: Mapping[str, str]) -> Message:
+    """`decode` for headers already read as text by `header_map`."""
     missing = [name for name in REQUIRED_HEADERS if name not in attrs]
     if missing:
         raise EnvelopeError(

@@ -24,7 +24,6 @@ from typing import Final, Protocol
 
 from schemas.clock import Clock, ClockCommand, ExerciseClock, ExerciseSetup, SystemClock
 from schemas.enums import Channel
-from schemas.envelope import header_map
 from streams.control import CONTROL_PARTITION, control_record
 from streams.deadline_index import DeadlineIndex, DueEntry
 from streams.effects import Effects, Inbound
@@ -324,11 +323,10 @@ class HubCore:
             for out in effects.outputs:
                 if out.topic == self.topics.deadletter:
                     continue
-                headers = header_map(out.record.headers)
-                sent = _epoch(headers.get("ce_time"))
+                sent = _epoch(out.record.header_text("ce_time"))
                 if sent is not None:
                     self.metrics.transit.labels(
-                        headers.get("ce_channel", "none"), _urgency_of(effects)
+                        out.record.header_text("ce_channel") or "none", _urgency_of(effects)
                     ).observe(max(now_wall - sent, 0.0))
         if count:
             per_message = seconds / count

@@ -29,7 +29,7 @@ from schemas.envelope import (
     HUB_SOURCE,
     EnvelopeError,
     KafkaRecord,
-    decode,
+    decode_with,
     encode,
     header_map,
 )
@@ -76,8 +76,8 @@ class Exchange:
         if party is None or inbound.topic != self.topics.outbox(party):
             return self._reject(inbound, Rejection("invalid", "not an outbox topic"), now, wall)
         try:
-            message = decode(inbound.value, inbound.headers)
             attrs = header_map(inbound.headers)
+            message = decode_with(inbound.value, attrs)
         except EnvelopeError as exc:
             return self._reject(inbound, Rejection(exc.reason, exc.detail), now, wall)
         rejection = check_sender(message, party, attrs["ce_source"]) or check_placement(
