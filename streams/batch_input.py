@@ -220,7 +220,12 @@ class BatchInput:
 
     async def _run(self) -> None:
         while True:
-            batch = await self.next_batch()
+            try:
+                batch = await self.next_batch(wait=self.commit_interval)
+            except TimeoutError:  # idle: what was processed last is committed now
+                async with self._busy:
+                    await self._maybe_commit()
+                continue
             if not batch:
                 continue
             async with self._busy:
@@ -228,11 +233,11 @@ class BatchInput:
                 self.uncommitted.update(next_positions(batch))
                 await self._maybe_commit()
 
-    async def next_batch(self) -> list[Any]:
+    async def next_batch(self, wait: float | None = None) -> list[Any]:
         """The next batch: as soon as `batch_size` records are there, or `batch_wait`
-        after the first arrived."""
+        after the first arrived. TimeoutError when none arrived within `wait` seconds."""
         queue = self.queue
-        await queue.arrived.wait()
+        await asyncio.wait_for(queue.arrived.wait(), wait)
         if queue.held < self.batch_size:
             await asyncio.sleep(self.batch_wait)
         if self.group.rebalancing():

@@ -164,3 +164,26 @@ async def test_revoking_forgets_uncommitted_positions() -> None:
     queue.put(1, 1, {TP("a", 0): records("a", 0, range(2))})
     loop.revoke()
     assert loop.uncommitted == {} and queue.held == 0
+
+
+async def test_an_idle_loop_commits_what_it_processed_last() -> None:
+    queue = InputQueue({"a"})
+    group = Group()
+    clock = Clock()
+    processed = asyncio.Event()
+
+    async def process(batch: list[Any]) -> None:
+        processed.set()
+
+    loop = BatchInput(queue, group, process, commit_interval=0.05, monotonic=clock)
+    await loop.start()
+    queue.put(1, 1, {TP("a", 0): records("a", 0, range(3))})
+    await asyncio.wait_for(processed.wait(), 5)
+    assert group.commits == []  # processed at once: no commit is due yet
+    clock.now = 1.0  # the interval passes with no more input
+    for _ in range(100):
+        if group.commits:
+            break
+        await asyncio.sleep(0.02)
+    await loop.stop()
+    assert group.commits == [{("a", 0): 3}]
