@@ -21,6 +21,10 @@ class InputPath(StrEnum):
     BATCH = "batch"  # from the worker's consumer in fetched batches (streams.batch_input)
 
 
+#: The path a hub takes unless told otherwise: the one the whole fault suite passed with.
+DEFAULT_INPUT = InputPath.BATCH
+
+
 @dataclass(frozen=True)
 class HubSettings:
     """Everything a hub worker needs to start. Times in seconds."""
@@ -33,7 +37,7 @@ class HubSettings:
     web_host: str = "127.0.0.1"
     web_port: int = 6066
     data_dir: Path = Path(".onestop-hub")
-    input: InputPath = InputPath.STREAM
+    input: InputPath = DEFAULT_INPUT
     batch_size: int = 500
     batch_wait: float = 0.005  # seconds to wait for a batch to fill
     tick: float = 0.2  # seconds between deadline checks

@@ -3,7 +3,7 @@ due deadlines as the number of open requests grows.
 
 Memory: the hub keeps each open request in its Faust table as
 `RequestEntry.model_dump_json(exclude_defaults=True).encode()` keyed by request id
-(`streams.worker.RequestStore`), in memory (`store="memory://"`), and schedules its deadline in
+(`streams.stores.RequestStore`), in memory (`store="memory://"`), and schedules its deadline in
 `streams.deadline_index.DeadlineIndex`. We build the same bytes for N requests (the first
 one made by `Exchange.receive` itself, the others copies with their own ids) and measure the
 growth of this process's resident set size. Run in a fresh interpreter

@@ -3,23 +3,21 @@ the plain Faust peer, and one or more hub workers on an input path."""
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
 from typing import Final
 
 from onestop.bench import faust_peer
-from onestop.bench.report import DEFAULT_PATH as DEFAULT_HUB_INPUT
 from onestop.kafka.services import ServiceProcess, hub_process
 from schemas.enums import Country
 from schemas.topics import Topics
+from streams.settings import DEFAULT_INPUT, InputPath
 
-HUB_INPUTS: Final = (DEFAULT_HUB_INPUT, "batch")  # `onestop hub --input`, default first
+# `onestop hub --input`, the default first.
+HUB_INPUTS: Final = (DEFAULT_INPUT, *(path for path in InputPath if path is not DEFAULT_INPUT))
 
 
 def passthrough_process(bootstrap: str, topics: Topics, workdir: Path) -> ServiceProcess:
@@ -58,26 +56,8 @@ def passthrough_group(topics: Topics) -> str:
     return f"{topics.namespace}-passthrough"
 
 
-@cache
-def hub_inputs_available() -> tuple[str, ...]:
-    """The input paths this checkout's `onestop hub` offers: ("stream",) until it has an
-    `--input` option, then both."""
-    completed = subprocess.run(
-        [sys.executable, "-m", "onestop", "hub", "--help"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        env={**os.environ, "COLUMNS": "200", "TERM": "dumb", "NO_COLOR": "1"},
-    )
-    return HUB_INPUTS if "--input" in completed.stdout else (DEFAULT_HUB_INPUT,)
-
-
 def hub_input_arguments(path: str) -> list[str]:
-    """The `onestop hub` arguments for input `path`: `--input PATH` (over whatever
-    ONESTOP_HUB_INPUT says), or none for the default path of a hub without `--input`."""
-    if len(hub_inputs_available()) == 1 and path == DEFAULT_HUB_INPUT:
-        return []
+    """The `onestop hub` arguments for input `path` (over whatever ONESTOP_HUB_INPUT says)."""
     return ["--input", path]
 
 
@@ -123,7 +103,7 @@ def hub_workers(
     parties: Sequence[Country],
     *,
     count: int = 1,
-    path: str = DEFAULT_HUB_INPUT,
+    path: str = DEFAULT_INPUT.value,
 ) -> Iterator[Processes]:
     """Start `count` hub workers for `topics` on input `path`, each with its own state
     directory and log under `workdir`; stop them all at the end."""

@@ -21,6 +21,7 @@ from onestop.bench.report import (
 )
 from onestop.paths import BENCHMARKS_PATH
 from producers.load.machine import machine_line
+from streams.settings import InputPath
 
 BENCHMARK_COLUMNS: Final = (
     "date (UTC)",
@@ -34,7 +35,7 @@ BENCHMARK_COLUMNS: Final = (
     "hub CPU us/msg",
     "faust peer CPU us/msg",
     "raw CPU us/msg",
-    "hub batch max msg/s, CPU us/msg, p99 ms",
+    "hub stream max msg/s, CPU us/msg, p99 ms",
     "B/open req (table + index)",
     "due() 1k / 1M us",
     "targets",
@@ -94,11 +95,11 @@ def benchmark_row(report: BenchReport) -> str:
         if small is not None and large is not None
         else "-"
     )
-    batch = report.hubs.get("batch")
-    batch_cell = (
-        f"{batch.max_rate:.0f}, {_number(batch.cpu_us_per_message)}, "
-        f"{batch.latency('p99').median:.1f}"
-        if batch is not None and report.hub is not batch
+    stream = report.hubs.get(InputPath.STREAM)
+    stream_cell = (
+        f"{stream.max_rate:.0f}, {_number(stream.cpu_us_per_message)}, "
+        f"{stream.latency('p99').median:.1f}"
+        if stream is not None and report.hub is not stream
         else "-"
     )
     cells = [
@@ -113,7 +114,7 @@ def benchmark_row(report: BenchReport) -> str:
         _number(report.hub.cpu_us_per_message),
         _number(report.faust_peer.cpu_us_per_message),
         _number(report.raw.cpu_us_per_message),
-        batch_cell,
+        stream_cell,
         f"{memory.table_bytes_per_request:.0f} + {memory.index_bytes_per_request:.0f}",
         due,
         targets_cell(report.targets_met()),
@@ -178,8 +179,6 @@ def service_table(report: BenchReport) -> Table:
             _percent(report.hub_vs_raw(path)) if path else "",
             _percent(report.hub_vs_faust_peer(path)) if path else "",
         )
-    for path, reason in report.skipped.items():
-        table.add_row(f"hub --input {path}", "not measured", reason, *[""] * 6)
     return table
 
 

@@ -14,13 +14,14 @@ from typing import Any, Final
 
 from onestop.bench.capacity import CapacityReport
 from producers.load.results import LoadResult
+from streams.settings import DEFAULT_INPUT
 
 TARGET_RAW_SHARE: Final = 0.25  # hub max throughput >= 25 % of the raw passthrough's
 TARGET_CPU_FACTOR: Final = 4.0  # hub CPU per message <= 4x the raw passthrough's
 TARGET_PEER_SHARE: Final = 1.0  # hub max throughput >= the plain Faust peer's
 TARGET_P99_MS: Final = 50.0  # p99 at half the hub's max rate, median of the runs
 LATENCY_FIGURES: Final = ("p50", "p99", "p99_9", "max")
-DEFAULT_PATH: Final = "stream"  # the hub's default input path: JSON section `hub`
+DEFAULT_PATH: Final = DEFAULT_INPUT.value  # the hub's default input path: JSON section `hub`
 
 
 def hub_section(path: str) -> str:
@@ -118,9 +119,8 @@ def share(part: float | None, whole: float | None) -> float | None:
 class BenchReport:
     """One benchmark run: the raw passthrough, the plain Faust peer, the hub on each input
     path measured (`hubs`; ratios and targets without a path are those of the first), the
-    hub's max with more workers (`scale_out`, by worker count), the capacity figures, the
-    input paths asked for but not measured (`skipped`, with the reason), and `notes` on
-    what the figures cannot show (cores shared)."""
+    hub's max with more workers (`scale_out`, by worker count), the capacity figures, and
+    `notes` on what the figures cannot show (cores shared)."""
 
     date: str
     machine: Mapping[str, Any]
@@ -129,7 +129,6 @@ class BenchReport:
     hubs: Mapping[str, Measured]
     capacity: CapacityReport
     scale_out: Mapping[int, Measured] = field(default_factory=dict)
-    skipped: Mapping[str, str] = field(default_factory=dict)
     notes: Sequence[str] = ()
 
     @property
@@ -178,8 +177,7 @@ class BenchReport:
 
     def as_json(self) -> dict[str, Any]:
         """The report as JSON-ready values: sections `raw_passthrough`, `faust_peer`, `hub`
-        (default input path) and `hub_<path>` for each other path (`{"measured": false,
-        "reason": ...}` for one skipped), `workers`."""
+        (default input path) and `hub_<path>` for each other path, `workers`."""
         paths = list(self.hubs)
         data: dict[str, Any] = {
             "date": self.date,
@@ -189,8 +187,6 @@ class BenchReport:
         }
         for path in paths:
             data[hub_section(path)] = {"measured": True, **self._hub_json(path)}
-        for path, reason in self.skipped.items():
-            data[hub_section(path)] = {"measured": False, "input": path, "reason": reason}
         data.update(
             hub_vs_raw=self.hub_vs_raw(),
             hub_vs_faust_peer=self.hub_vs_faust_peer(),

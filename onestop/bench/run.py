@@ -1,10 +1,9 @@
 """The benchmark behind `onestop bench`: one broker, one load generator, one service after
 the other, each in a namespace of its own.
 
-1. The hub on each input path asked for (`onestop hub --input stream|batch`; a path this
-   checkout's hub does not offer yet is skipped, saying so): its max rate, then runs at
-   half that rate, each from an idle hub (its group's lag back to 0, then a settle
-   period), for latency (median and spread of the runs) and the hub's CPU per message.
+1. The hub on each input path asked for (`onestop hub --input batch|stream`): its max
+   rate, then runs at half that rate, each from an idle hub (its group's lag back to 0,
+   then a settle period), for latency (median and spread of the runs) and the hub's CPU per message.
 2. Scale-out: the hub's max rate with more workers in one namespace.
 3. The plain Faust peer (`onestop.bench.faust_peer`) and 4. the raw passthrough
    (`onestop.bench.passthrough`): max rate, then one run from idle at half of it for CPU
@@ -47,7 +46,6 @@ from onestop.bench.processes import (
     Processes,
     faust_peer_group,
     faust_peer_process,
-    hub_inputs_available,
     hub_workers,
     passthrough_group,
     passthrough_process,
@@ -227,19 +225,8 @@ def run_bench(
     outside an event loop."""
     chosen = options or BenchOptions()
     say = progress or (lambda _text: None)
-    offered = hub_inputs_available()
-    skipped = {
-        path: "this checkout's `onestop hub` has no --input option yet"
-        for path in chosen.hub_inputs
-        if path not in offered
-    }
-    paths = [path for path in chosen.hub_inputs if path in offered]
-    if not paths:
-        asked = ", ".join(chosen.hub_inputs)
-        raise LoadError(f"hub input {asked}: {skipped[chosen.hub_inputs[0]]}")
-    for path, reason in skipped.items():
-        say(f"hub --input {path}: not measured, {reason}")
-    notes = [f"hub --input {path} not measured: {reason}" for path, reason in skipped.items()]
+    paths = list(chosen.hub_inputs)
+    notes: list[str] = []
     with _workdir(workdir) as work:
         bench = _Bench(bootstrap, chosen, work, say, on_step)
         hubs = {path: bench.hub(path) for path in paths}
@@ -264,7 +251,6 @@ def run_bench(
         hubs=hubs,
         capacity=capacity,
         scale_out=scale_out,
-        skipped=skipped,
         notes=notes,
     )
 

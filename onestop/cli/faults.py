@@ -16,7 +16,7 @@ from onestop.faults.cases import CASES, LONG, SHORT
 from onestop.faults.harness import CaseResult
 from onestop.faults.suite import CaseTotals, run_cases
 from onestop.kafka.bootstrap import resolve_bootstrap
-from streams.settings import InputPath
+from streams.settings import DEFAULT_INPUT, InputPath
 
 console = Console(soft_wrap=True)
 LONG_WORKER_RUNS = 10
@@ -42,7 +42,7 @@ def faults(
             envvar="ONESTOP_HUB_INPUT",
             help="The hub workers' input path (onestop hub --input): 'stream' or 'batch'",
         ),
-    ] = InputPath.STREAM,
+    ] = DEFAULT_INPUT,
     bootstrap: BootstrapOption = None,
 ) -> None:
     """Strike faults at real processes under load (hub workers killed and added, brokers

@@ -29,7 +29,7 @@ from schemas.access import HUB, KafkaAccess
 from schemas.deadlines import RULE_SETS
 from schemas.enums import Country, RuleSetName
 from schemas.topics import Topics
-from streams.settings import InputPath
+from streams.settings import DEFAULT_INPUT, InputPath
 
 
 def hub(
@@ -63,7 +63,7 @@ def hub(
             help="How outbox records reach the hub: 'stream' (Faust's stream, event by "
             "event) or 'batch' (straight from the worker's consumer in fetched batches)",
         ),
-    ] = InputPath.STREAM,
+    ] = DEFAULT_INPUT,
     credentials: CredentialsOption = None,
     principal: PrincipalOption = None,
 ) -> None:

@@ -16,6 +16,7 @@ from rich.table import Table
 
 from onestop.bench.load_run import run_load_against_hub
 from onestop.bench.namespaces import fresh_namespace
+from onestop.bench.processes import HUB_INPUTS
 from onestop.bench.render import (
     append_benchmarks,
     service_table,
@@ -216,10 +217,10 @@ def bench(
     hub_input: Annotated[
         str,
         typer.Option(
-            help="Hub input paths to measure (onestop hub --input), comma-separated; a path "
-            "the hub does not offer yet is skipped, saying so"
+            help="Hub input paths to measure (onestop hub --input), comma-separated, the "
+            "default path first"
         ),
-    ] = "stream,batch",
+    ] = ",".join(HUB_INPUTS),
     workers: Annotated[
         str, typer.Option(help="Hub worker counts whose max rate to measure, e.g. 1,2")
     ] = "1,2",

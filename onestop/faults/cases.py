@@ -35,7 +35,7 @@ from schemas.audit_details import ReceivedDetails
 from schemas.clock import ClockAction, ClockCommand, ExerciseSetup
 from schemas.enums import Channel
 from schemas.profiles import AnswerTime, NodeProfile
-from streams.settings import InputPath
+from streams.settings import DEFAULT_INPUT, InputPath
 
 Case = Callable[[str, Path, "Scale"], Awaitable[CaseResult]]
 
@@ -47,7 +47,7 @@ class Scale:
 
     rate: float = 100.0
     seconds: float = 30.0
-    hub_input: InputPath = InputPath.STREAM
+    hub_input: InputPath = DEFAULT_INPUT
 
 
 SHORT = Scale(rate=100.0, seconds=24.0)

@@ -24,7 +24,7 @@ from producers.load.run import LoadRun
 from schemas.audit import AuditEvent
 from schemas.enums import Country
 from schemas.topics import Topics
-from streams.settings import InputPath
+from streams.settings import DEFAULT_INPUT, InputPath
 
 Fault = Callable[[], Awaitable[None]]
 
@@ -85,7 +85,7 @@ class FaultBench:
         *,
         nodes: int = 4,
         partitions: int = 4,
-        hub_input: InputPath = InputPath.STREAM,
+        hub_input: InputPath = DEFAULT_INPUT,
     ) -> None:
         self.bootstrap = bootstrap
         self.hub_input = hub_input
