@@ -8,7 +8,9 @@ offset" per input partition (`streams.positions`, stored by the core after each 
 outputs were acknowledged) and checks every record against it:
 
 - a record below it was processed before: it is skipped (a redelivery);
-- a record past a gap means records were skipped: they are read back from Kafka directly;
+- a record past a gap means records were skipped: they are read back from Kafka directly
+  (in a partition where nothing was processed yet, the gap is counted from where the
+  group starts reading it: its committed offset, or its first);
 - records the consumer took long ago that never arrived are stalled: `stalled_batches`
   reads them back too.
 
@@ -146,6 +148,7 @@ class InputLedger:
         a gap, read back from Kafka; otherwise the message itself."""
         inbounds: list[Inbound] = []
         read_back = 0
+        await self._know_starts({(m.topic, m.partition) for m in messages})
         for message in messages:
             inbound = inbound_of(message)
             if self.lost is not None and self.lost(inbound):
@@ -155,6 +158,17 @@ class InputLedger:
             inbounds.extend(in_order)
         self.metrics.read_back.labels("skipped").inc(read_back)
         return inbounds
+
+    async def _know_starts(self, keys: set[tuple[str, int]]) -> None:
+        """Where to expect the first record of partitions where nothing was processed
+        yet: where the group starts reading them. Without it the first record seen would
+        be taken as the first one, and records before it that were fetched and dropped
+        (a fetch that spanned a rebalance) would never show as a gap."""
+        for topic, partition in keys:
+            self._load(topic, partition)
+        unknown = [key for key in keys if key not in self.positions.next_offset]
+        if unknown:
+            self.positions.next_offset.update(await self._group_starts(unknown))
 
     async def _in_order(self, inbound: Inbound) -> list[Inbound]:
         topic, partition, offset = inbound.topic, inbound.partition, inbound.offset
