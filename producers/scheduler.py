@@ -84,8 +84,11 @@ class ExerciseScheduler:
         while True:
             await self.run_due()
             self._wakeup.clear()
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for loses a cancellation
+            # that comes as the event is set, and stop() would wait for ever.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wakeup.wait(), timeout=self._pause())
+                async with asyncio.timeout(self._pause()):
+                    await self._wakeup.wait()
 
     def _pause(self) -> float:
         nxt = self.next_at()

@@ -150,7 +150,8 @@ class InputQueue:
     async def wait_for_room(self, seconds: float) -> None:
         """Return once there is room again, or after `seconds`."""
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.room.wait(), seconds)
+            async with asyncio.timeout(seconds):
+                await self.room.wait()
 
 
 def next_positions(records: Sequence[Record]) -> dict[tuple[str, int], int]:
@@ -196,18 +197,27 @@ class BatchInput:
         self._committed_at = monotonic()
         self._task: asyncio.Task[None] | None = None
         self._busy = asyncio.Lock()
+        self._stopping = False
 
     async def start(self) -> None:
         if self._task is None:
+            self._stopping = False
             self._task = asyncio.create_task(self._run(), name="hub-batch-input")
 
     async def stop(self) -> None:
-        """Let a batch under way finish (for a few seconds at most), then stop."""
+        """Let a batch under way finish (for a few seconds at most), then stop. A batch
+        taken and not begun is left for the next reader (it is not committed)."""
         task, self._task = self._task, None
         if task is None:
             return
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._busy.acquire(), STOP_PATIENCE)
+        self._stopping = True  # ends the loop even if a cancellation were lost
+        try:
+            async with asyncio.timeout(STOP_PATIENCE):
+                await self._busy.acquire()
+        except TimeoutError:
+            pass
+        else:
+            self._busy.release()  # never held while the loop is awaited below
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
@@ -219,7 +229,7 @@ class BatchInput:
         self.uncommitted.clear()
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             try:
                 batch = await self.next_batch(wait=self.commit_interval)
             except TimeoutError:  # idle: what was processed last is committed now
@@ -229,6 +239,8 @@ class BatchInput:
             if not batch:
                 continue
             async with self._busy:
+                if self._stopping:
+                    return
                 await self.process(batch)
                 self.uncommitted.update(next_positions(batch))
                 await self._maybe_commit()
@@ -237,7 +249,10 @@ class BatchInput:
         """The next batch: as soon as `batch_size` records are there, or `batch_wait`
         after the first arrived. TimeoutError when none arrived within `wait` seconds."""
         queue = self.queue
-        await asyncio.wait_for(queue.arrived.wait(), wait)
+        # asyncio.timeout, not wait_for: on Python 3.11 wait_for loses a cancellation that
+        # comes as the event is set, and the loop would then run on past stop().
+        async with asyncio.timeout(wait):
+            await queue.arrived.wait()
         if queue.held < self.batch_size:
             await asyncio.sleep(self.batch_wait)
         if self.group.rebalancing():

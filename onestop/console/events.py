@@ -74,9 +74,8 @@ class EventLog:
         """Wait until an event after `last_id` exists; False after `seconds` without."""
         async with self._changed:
             try:
-                await asyncio.wait_for(
-                    self._changed.wait_for(lambda: self.last_id > last_id), seconds
-                )
+                async with asyncio.timeout(seconds):  # (wait_for can lose a cancellation)
+                    await self._changed.wait_for(lambda: self.last_id > last_id)
             except TimeoutError:
                 return False
         return True

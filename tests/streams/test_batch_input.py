@@ -187,3 +187,27 @@ async def test_an_idle_loop_commits_what_it_processed_last() -> None:
         await asyncio.sleep(0.02)
     await loop.stop()
     assert group.commits == [{("a", 0): 3}]
+
+
+async def test_the_loop_stops_when_records_arrive_as_it_is_stopped() -> None:
+    """A hub stopped under load: the records of a fetch arrive in the very step the loop
+    is stopped in. The loop must end, every time (a lost cancellation left the hub's
+    shutdown waiting for ever)."""
+    processed: list[int] = []
+
+    async def process(batch: list[Any]) -> None:
+        processed.extend(r.offset for r in batch)
+
+    for attempt in range(200):
+        queue = InputQueue({"a"})
+        loop = BatchInput(queue, Group(), process, batch_wait=0)
+        await loop.start()
+        await asyncio.sleep(0.001)  # the loop waits for records
+        stopping = asyncio.create_task(loop.stop())
+        for _ in range(attempt % 8):
+            await asyncio.sleep(0)  # the records come at each point of the stop's steps
+        queue.put(1, 1, {TP("a", 0): records("a", 0, range(attempt, attempt + 1))})
+        done, _ = await asyncio.wait({stopping}, timeout=10)
+        assert done, f"stop() had not returned after 10 s (attempt {attempt})"
+    # What was processed was processed once; nothing else is claimed.
+    assert len(processed) == len(set(processed))
