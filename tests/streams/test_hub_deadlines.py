@@ -152,11 +152,11 @@ async def test_pause_suspension_speed_change_and_jump(
     assert paused > timedelta(0)
     assert datetime.fromisoformat(clarified.details.wire()["deadline"]) == expected
     assert datetime.fromisoformat(overdue.details.wire()["deadline"]) == expected
-    # Flagged within one wall second and a half of the jump that carried time past the
-    # deadline, once the check's look back (its lateness) has passed the jump too.
+    # Flagged soon after the jump that carried time past the deadline (a few wall seconds
+    # on a busy machine), once the check's look back (its lateness) has passed it too.
     assert overdue.exercise_time >= expected
     lateness = HubSettings(bootstrap=bootstrap).lateness
-    assert overdue.wall_time - jump.issued_at < timedelta(seconds=lateness + 1.5)
+    assert overdue.wall_time - jump.issued_at < timedelta(seconds=lateness + 5)
     assert overdue.wall_time - jump.issued_at >= timedelta(seconds=lateness)
     assert AuditEvent.OVERDUE not in events_of(records, "r2")
     assert AuditEvent.DELAYED in events_of(records, "r2")
