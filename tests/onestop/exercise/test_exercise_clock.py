@@ -41,7 +41,7 @@ async def test_pause_jump_and_speed_steer_a_running_exercise(
     scenario = Scenario.model_validate(
         {
             "name": "clock drill",
-            "clock": {"start": START, "speed": 60, "end": "2d"},
+            "clock": {"start": START, "speed": 60, "end": "7d"},
             "nodes": {"PL": {"profile": STEADY}, "LT": {"profile": STEADY}},
             "injects": [{"id": "one", "at": "01:00", "from": "PL", "to": "LT"}],
         }

@@ -53,7 +53,7 @@ rules: directive_2023_977
 clock:
   start: 2026-03-02T08:00:00Z
   speed: 86400
-  end: 2d 00:00
+  end: 20d 00:00  # ends settled long before: room for a busy machine
 seed: 7
 nodes:
   PL: {}
