@@ -211,13 +211,9 @@ class BatchInput:
         if task is None:
             return
         self._stopping = True  # ends the loop even if a cancellation were lost
-        try:
-            async with asyncio.timeout(STOP_PATIENCE):
-                await self._busy.acquire()
-        except TimeoutError:
-            pass
-        else:
-            self._busy.release()  # never held while the loop is awaited below
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(STOP_PATIENCE), self._busy:
+                pass  # the batch under way is done; the lock is not held past here
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task

@@ -209,5 +209,10 @@ async def test_the_loop_stops_when_records_arrive_as_it_is_stopped() -> None:
         queue.put(1, 1, {TP("a", 0): records("a", 0, range(attempt, attempt + 1))})
         done, _ = await asyncio.wait({stopping}, timeout=10)
         assert done, f"stop() had not returned after 10 s (attempt {attempt})"
-    # What was processed was processed once; nothing else is claimed.
+        # Once stopped, nothing more is processed.
+        after_stop = len(processed)
+        queue.put(1, 1, {TP("a", 0): records("a", 0, range(1000, 1001))})
+        await asyncio.sleep(0.002)
+        assert len(processed) == after_stop, f"processed after stop (attempt {attempt})"
+    # What was processed was processed once.
     assert len(processed) == len(set(processed))
