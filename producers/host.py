@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import math
 from collections.abc import Mapping
 from datetime import datetime
 
@@ -216,7 +215,6 @@ class NodeHost:
         assert producer is not None, "NodeHost.start() first"
         # Tells the hub which clock commands this message was sent under.
         record = encode(message, extensions={"clockoffset": str(self.clock_feed.position)})
-        wall = self.clock.wall_at(at) if at is not None else None
         outbox = self.topics.outbox(message.sender)
         async with explained(self.access(message.sender), "write", outbox):
             await producer.send_and_wait(
@@ -224,8 +222,8 @@ class NodeHost:
                 value=record.value,
                 key=record.key,
                 headers=record.headers,
-                # Up to the next millisecond: never before the instant (a jump, a START).
-                timestamp_ms=math.ceil(wall * 1000) if wall is not None else None,
+                # Never before the instant (a jump, a START).
+                timestamp_ms=self.clock.stamp_ms(at) if at is not None else None,
             )
 
     def playing(self) -> str | None:

@@ -189,6 +189,20 @@ class ExerciseClock:
             later = seg
         return None
 
+    def stamp_ms(self, moment: datetime) -> int | None:
+        """The Kafka record timestamp (epoch milliseconds) of a message sent at exercise
+        time `moment`: the first whole millisecond whose exercise time is not before it, or
+        None when the clock has not reached `moment`. At a high speed a millisecond spans
+        many exercise seconds and float rounding in `wall_at` can land a hair short of the
+        moment; such a stamp is moved to the next millisecond."""
+        wall = self.wall_at(moment)
+        if wall is None:
+            return None
+        stamp = math.ceil(wall * 1000)
+        if self.at(stamp / 1000) < moment:
+            stamp += 1
+        return stamp
+
     def wall_seconds_until(self, moment: datetime) -> float | None:
         """Wall seconds until exercise time reaches `moment`; None while paused."""
         if self.paused:

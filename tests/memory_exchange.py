@@ -11,7 +11,6 @@ The real broker is kept for what only it shows (rebalances, crashes, the wire).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -138,8 +137,8 @@ class MemoryExchange:
     async def _publish(self, message: MessageBase, at: datetime) -> None:
         record = encode(message, wall_time=self.wall.now())
         assert record.key is not None
-        wall = self.clock.wall_at(at)
-        stamp = math.ceil(wall * 1000) / 1000 if wall is not None else self.wall.now().timestamp()
+        stamp_ms = self.clock.stamp_ms(at)
+        stamp = stamp_ms / 1000 if stamp_ms is not None else self.wall.now().timestamp()
         topic = TOPICS.outbox(message.sender)
         partition = partition_for(record.key, TOPICS.partitions)
         offset = self._offsets.get((topic, partition), 0)

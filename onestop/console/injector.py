@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -276,7 +275,6 @@ class Injector:
         assert self._started, "Injector.start() first"
         producer = await self._producer(message.sender)
         record = encode(message, extensions={"clockoffset": str(self.clock_feed.position)})
-        wall = self.clock.wall_at(at)
         outbox = self.topics.outbox(message.sender)
         async with explained(self.access(message.sender), "write", outbox):
             await asyncio.shield(
@@ -285,7 +283,7 @@ class Injector:
                     value=record.value,
                     key=record.key,
                     headers=record.headers,
-                    timestamp_ms=math.ceil(wall * 1000) if wall is not None else None,
+                    timestamp_ms=self.clock.stamp_ms(at),
                 )
             )
 

@@ -254,6 +254,37 @@ class TestWallAt:
         assert clock.run_started == wall_epoch(50)
 
 
+class TestStamp:
+    """The record timestamp of a message sent at a moment: whole milliseconds."""
+
+    def test_is_the_next_millisecond(self, clock: ExerciseClock, wall: ManualClock) -> None:
+        wall.advance(100)
+        moment = EXERCISE_START + 60 * 30.0004 * SECOND  # reached 30.0004 wall s in
+
+        assert clock.stamp_ms(moment) == round(wall_epoch(30.001) * 1000)
+        assert clock.stamp_ms(EXERCISE_START + 3600 * 24 * SECOND) is None
+
+    def test_never_stands_before_the_moment_at_a_high_speed(
+        self, clock: ExerciseClock, wall: ManualClock
+    ) -> None:
+        """At 36,000x a millisecond is 36 exercise seconds and a float epoch carries a
+        few exercise milliseconds of rounding: an answer planned one hour after a resume
+        on a whole millisecond could be stamped short of its hour."""
+        clock.apply(command(ClockAction.PAUSE, 1))
+        clock.apply(command(ClockAction.SPEED, 2, speed=36_000))
+        wall.advance(10_000)
+        for step in range(2_000):
+            resumed = 3 + step * 1.001  # whole milliseconds, as issued_at often is
+            clock.apply(command(ClockAction.RESUME, resumed))
+            held = clock.at(wall_epoch(resumed) - 0.5)
+            moment = held + 3600 * SECOND
+            stamp = clock.stamp_ms(moment)
+            assert stamp is not None
+            assert clock.at(stamp / 1000) >= moment, f"resumed {resumed} s in"
+            assert clock.at((stamp - 1) / 1000) < moment
+            clock.apply(command(ClockAction.PAUSE, resumed + 0.5))
+
+
 class TestEnd:
     def test_end_stops_time_and_a_new_start_runs_it_again(
         self, clock: ExerciseClock, wall: ManualClock
