@@ -20,6 +20,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 from pydantic import ValidationError
 
+from onestop.kafka.metadata import cluster_view
 from schemas.access import KafkaTarget, as_access, client_options
 from schemas.audit import AuditRecord, ChainFault, ChainReport, verify_chain
 from schemas.refusals import explained
@@ -217,9 +218,9 @@ async def read_topic(topic: str, bootstrap: KafkaTarget) -> AuditTrail:
         trail.partitions[partition] = []
     try:
         tps = [TopicPartition(topic, p) for p in partitions]
+        ends = await consumer.end_offsets(tps)  # before a fetch waits on the broker
         consumer.assign(tps)
         await consumer.seek_to_beginning(*tps)
-        ends = await consumer.end_offsets(tps)
         loop = asyncio.get_running_loop()
         stalled_at = loop.time() + READ_STALL_SECONDS
         while True:
@@ -255,13 +256,13 @@ async def _partition_numbers(topic: str, bootstrap: KafkaTarget) -> list[int]:
     except KafkaError as exc:
         raise AuditSourceError(f"cannot reach Kafka at {where}: {exc}") from None
     try:
-        if topic not in set(await admin.list_topics()):
+        view = await cluster_view(admin, [topic])
+        if topic not in view.topics:
             raise AuditSourceError(
                 f"audit topic {topic} does not exist on {where}; check the name or "
                 f"--namespace (the trail is <namespace>.audit), or give a .jsonl file"
             )
-        described = await admin.describe_topics([topic])
-        return sorted(p["partition"] for p in described[0]["partitions"])
+        return view.partitions(topic)
     finally:
         await admin.close()
 

@@ -44,6 +44,7 @@ from aiokafka.errors import KafkaError, for_code
 from aiokafka.protocol import admin as protocol
 from aiokafka.protocol.api import Request
 
+from onestop.kafka.metadata import cluster_view
 from schemas.access import CLOCK, HUB, READER, KafkaAccess
 from schemas.enums import Country
 from schemas.topics import Topics
@@ -264,7 +265,7 @@ async def _broker_ids(access: KafkaAccess) -> list[int]:
     admin = _admin(access)
     await admin.start()
     try:
-        return [int(b["node_id"]) for b in (await admin.describe_cluster())["brokers"]]
+        return (await cluster_view(admin)).brokers
     finally:
         await admin.close()
 

@@ -95,6 +95,8 @@ async def _listed_brokers(
 ) -> set[int]:
     from aiokafka.admin import AIOKafkaAdminClient
 
+    from onestop.kafka.metadata import cluster_view
+
     admin = AIOKafkaAdminClient(
         **{**client_options, "bootstrap_servers": bootstrap},
         client_id="onestop-broker-probe",
@@ -102,8 +104,8 @@ async def _listed_brokers(
     )
     try:
         await asyncio.wait_for(admin.start(), timeout_s)
-        info = await asyncio.wait_for(admin.describe_cluster(), timeout_s)
-        return {int(broker["node_id"]) for broker in info.get("brokers", ())}
+        view = await asyncio.wait_for(cluster_view(admin), timeout_s)
+        return set(view.brokers)
     finally:
         await admin.close()
 

@@ -15,6 +15,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError, for_code
 from aiokafka.protocol.metadata import MetadataRequest
 
+from onestop.kafka.metadata import cluster_view
 from onestop.kafka.properties import replication_for
 from schemas.access import KafkaAccess
 from schemas.enums import Country
@@ -65,41 +66,36 @@ async def ensure_topics(
     admin = AIOKafkaAdminClient(**access.client_options(), request_timeout_ms=30000)
     await admin.start()
     try:
-        brokers = len((await admin.describe_cluster())["brokers"])
-        wanted = wanted_topics(topics, parties, brokers=brokers)
-        existing = set(await admin.list_topics())
-        missing = [t for name, t in wanted.items() if name not in existing]
+        view = await cluster_view(admin, list(wanted_topics(topics, parties)))
+        wanted = wanted_topics(topics, parties, brokers=len(view.brokers))
+        missing = [t for name, t in wanted.items() if name not in view.topics]
         if missing:
             response = await admin.create_topics(missing)
             for name, code, *_ in response.topic_errors:
                 # Another process may have created it meanwhile; anything else is an error.
                 if code and code != TopicAlreadyExistsError.errno:
                     raise for_code(code)(f"creating topic {name}")
-            await _wait_for_leaders(admin, [t.name for t in missing])
+            await _wait_for_leaders(admin, [t.name for t in missing], view.brokers)
         single = {topics.clock, topics.observations}  # one partition each: a total order
-        present = [name for name in wanted if name not in single]
-        if present:
-            for meta in await admin.describe_topics(present):
-                count = len(meta["partitions"])
-                if count != topics.partitions:
-                    raise TopicLayoutError(
-                        f"topic {meta['topic']} has {count} partitions, OneStop needs "
-                        f"{topics.partitions} (co-partitioned with the outboxes); delete it "
-                        f"or use another --namespace"
-                    )
+        for name, partitions in view.topics.items():
+            if name not in single and len(partitions) != topics.partitions:
+                raise TopicLayoutError(
+                    f"topic {name} has {len(partitions)} partitions, OneStop needs "
+                    f"{topics.partitions} (co-partitioned with the outboxes); delete it "
+                    f"or use another --namespace"
+                )
         return [t.name for t in missing]
     finally:
         await admin.close()
 
 
 async def _wait_for_leaders(
-    admin: AIOKafkaAdminClient, names: list[str], wait_seconds: float = 30.0
+    admin: AIOKafkaAdminClient, names: list[str], brokers: list[int], wait_seconds: float = 30.0
 ) -> None:
-    """Return once every broker knows `names` with a leader for each partition (new topics
-    take a moment to reach each broker's metadata)."""
+    """Return once each of `brokers` knows `names` with a leader for each partition (new
+    topics take a moment to reach each broker's metadata)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + wait_seconds
-    brokers = [int(b["node_id"]) for b in (await admin.describe_cluster())["brokers"]]
     pending = list(names)
     for node_id in brokers:
         pending = list(names)
