@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
 from collections.abc import Generator, Iterator
@@ -11,8 +12,10 @@ import pytest
 from onestop.kafka.bootstrap import BOOTSTRAP_ENV
 from onestop.kafka.broker import LocalBroker
 from onestop.kafka.probe import free_port
+from tests.support import delete_every_topic
 
 LOG_TAIL_BYTES = 20_000  # of each service log shown with a failed test
+_OWN_BROKER: list[str] = []  # the address of the broker this session started, if any
 
 
 @pytest.fixture(scope="session")
@@ -28,9 +31,23 @@ def bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         return
     broker = LocalBroker(port=free_port(), data_dir=tmp_path_factory.mktemp("kafka"))
     try:
-        yield broker.start()
+        address = broker.start()
+        _OWN_BROKER.append(address)
+        yield address
     finally:
+        _OWN_BROKER.clear()
         broker.stop()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _topics_deleted_after_each_module() -> Iterator[None]:
+    """After each test module, every topic on the session's own broker is deleted (never on
+    a broker named by ``$ONESTOP_BOOTSTRAP``). A broker that kept every test's namespace
+    would hold thousands of topics by the end of the run: each one a few open files (the
+    broker stops at its file limit) and part of every metadata answer."""
+    yield
+    if _OWN_BROKER:
+        asyncio.run(delete_every_topic(_OWN_BROKER[0]))
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Self, TypeAlias
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.structs import ConsumerRecord
 
 from onestop.exercise.clock_control import publish_clock
@@ -111,9 +112,9 @@ async def read_all(bootstrap: str, topic: str) -> list[Record]:
     await consumer.start()
     try:
         tps = [TopicPartition(topic, p) for p in await _partitions(consumer, topic)]
+        ends = await consumer.end_offsets(tps)  # before a fetch waits on the broker
         consumer.assign(tps)
         await consumer.seek_to_beginning(*tps)
-        ends = await consumer.end_offsets(tps)
         records: list[Record] = []
         while True:
             positions = {tp: await consumer.position(tp) for tp in tps}
@@ -187,6 +188,18 @@ async def start_clock(
 def audit_records(records: list[Record]) -> list[AuditRecord]:
     """Audit records as read."""
     return [AuditRecord.model_validate_json(r.value) for r in records]
+
+
+async def delete_every_topic(bootstrap: str) -> None:
+    """Delete every topic on `bootstrap` but Kafka's own (``__consumer_offsets``, ...)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=30_000)
+    await admin.start()
+    try:
+        doomed = [name for name in await admin.list_topics() if not name.startswith("__")]
+        if doomed:
+            await admin.delete_topics(doomed)
+    finally:
+        await admin.close()
 
 
 async def wait_for_hub(bootstrap: KafkaTarget, topics: Topics) -> None:
