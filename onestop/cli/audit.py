@@ -17,8 +17,6 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from onestop.audit.report import build_report
-from onestop.audit.report_html import write_report
 from onestop.audit.source import (
     AuditSourceError,
     AuditTrail,
@@ -279,6 +277,9 @@ def report(
     principal: PrincipalOption = None,
 ) -> None:
     """Rebuild report.json and report.html from an existing audit topic or JSONL file."""
+    from onestop.audit.report import build_report  # with its plots: only for a report
+    from onestop.audit.report_html import write_report
+
     trail = load_trail(source, "onestop", bootstrap, credentials, principal)
     chain = combined_report(verify_trail(trail))
     exercise: dict[str, object] = {"audit_source": trail.source}

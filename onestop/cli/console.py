@@ -4,10 +4,9 @@ exercise started from the terminal and steered from the browser)."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-import uvicorn
 from rich.console import Console
 
 from onestop.cli.common import (
@@ -18,16 +17,15 @@ from onestop.cli.common import (
     kafka_logins,
     run_kafka,
 )
-from onestop.console.access import Grant
-from onestop.console.models import Role
-from onestop.console.server import create_app
-from onestop.console.service import ConsoleService, ConsoleSettings
-from onestop.exercise.scenario import Scenario
 from onestop.kafka.namespace import prepare_namespace
 from onestop.kafka.rights import check_rights, clock_needs, watcher_needs
 from schemas.access import CLOCK, READER
 from schemas.enums import Country
 from schemas.topics import Topics
+
+if TYPE_CHECKING:
+    from onestop.console.service import ConsoleService, ConsoleSettings
+    from onestop.exercise.scenario import Scenario
 
 console = Console(soft_wrap=True)
 
@@ -61,6 +59,8 @@ def console_command(
 
     On a secure broker it reads as `reader`, steers the clock and writes observations as
     `clock`, and sends each injected or desk message as its sending party."""
+    from onestop.console.service import ConsoleSettings
+
     logins = kafka_logins(bootstrap, credentials, secure=secure)
     settings = ConsoleSettings(logins.bootstrap, namespace, partitions, reports, logins)
     serve(settings, host, port)
@@ -75,6 +75,12 @@ def serve(
     seed: int | None = None,
 ) -> None:
     """Run the console until Ctrl-C; with `scenario`, start it once the console is up."""
+    # The web stack is imported here, not with the command line: no other command needs it.
+    import uvicorn
+
+    from onestop.console.server import create_app
+    from onestop.console.service import ConsoleService
+
     run_kafka(_prepare(settings))
     service = ConsoleService(settings)
     app = create_app(service)
@@ -101,6 +107,9 @@ async def _prepare(settings: ConsoleSettings) -> None:
 
 
 def _print_access(service: ConsoleService, host: str, port: int) -> None:
+    from onestop.console.access import Grant
+    from onestop.console.models import Role
+
     shown = "127.0.0.1" if host in ("127.0.0.1", "localhost") else host
     console.print(f"[bold]OneStop console[/] at http://{shown}:{port}/")
     console.print(f"  trainer code:  [bold]{service.access.code_of(Grant(Role.TRAINER))}[/]")

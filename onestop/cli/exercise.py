@@ -22,9 +22,7 @@ from onestop.cli.common import (
     run_kafka,
 )
 from onestop.cli.console import HostOption, PortOption, SecureOption, serve
-from onestop.console.service import ConsoleSettings
 from onestop.exercise.replay import RunFigures, differences, run_figures
-from onestop.exercise.reporting import write_exercise_report
 from onestop.exercise.runner import (
     ExerciseError,
     ExerciseOptions,
@@ -104,6 +102,9 @@ def run(
     On a secure broker (`--secure`, `--credentials`, or the bootstrap address of a secure
     local broker) every part logs in as its own principal: each party's node as that party,
     the clock as `clock`, the hub it starts as `hub`, the report as `reader`."""
+    from onestop.console.service import ConsoleSettings  # the web stack and the report's
+    from onestop.exercise.reporting import write_exercise_report  # plots: for a run only
+
     scenario = _load(file)
     logins = kafka_logins(bootstrap, credentials, secure=secure)
     address = logins.bootstrap
