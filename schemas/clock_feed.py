@@ -51,9 +51,11 @@ class ClockFeed:
         self._consumer = consumer
         partitions = consumer.partitions_for_topic(self.topic) or {0}
         tps = [TopicPartition(self.topic, p) for p in sorted(partitions)]
+        # The ends first: once assigned, the consumer's fetch waits on the broker for new
+        # records (half a second), and a question asked behind it waits as long.
+        ends = await consumer.end_offsets(tps)
         consumer.assign(tps)
         await consumer.seek_to_beginning(*tps)
-        ends = await consumer.end_offsets(tps)
         while not await self._caught_up(consumer, ends):
             await self._apply_batch(await consumer.getmany(timeout_ms=500))
         self._task = asyncio.create_task(self._follow(), name=f"clock-feed:{self.topic}")

@@ -14,6 +14,9 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from schemas.audit import AuditRecord, ChainHead
 
 READ_ATTEMPTS = 15  # of 2 s each
+#: How long the reader's fetch waits on the broker for a record. A question to the broker
+#: waits behind a fetch in flight, and heads are read one partition after another.
+READER_FETCH_WAIT_MS = 50
 
 
 class AuditTailError(RuntimeError):
@@ -37,7 +40,10 @@ class Auditor:
         if self._consumer is not None:
             return
         self._consumer = AIOKafkaConsumer(
-            **self.client_options, enable_auto_commit=False, group_id=None
+            **self.client_options,
+            enable_auto_commit=False,
+            group_id=None,
+            fetch_max_wait_ms=READER_FETCH_WAIT_MS,
         )
         await self._consumer.start()
 
@@ -63,15 +69,16 @@ class Auditor:
     async def _read_head(self, partition: int) -> ChainHead:
         assert self._consumer is not None, "Auditor.start() first"
         tp = TopicPartition(self.topic, partition)
-        self._consumer.assign([tp])
-        end = (await self._consumer.end_offsets([tp]))[tp]
+        end = (await self._consumer.end_offsets([tp]))[tp]  # before a fetch is in flight
         if end == 0:
             return ChainHead()
+        self._consumer.assign([tp])
         self._consumer.seek(tp, end - 1)
         for _ in range(READ_ATTEMPTS):
             batch = await self._consumer.getmany(tp, timeout_ms=2000)
             records = batch.get(tp, [])
             if records:
+                self._consumer.pause(tp)  # read: no more fetches until the next head
                 last = AuditRecord.model_validate_json(records[-1].value)
                 return ChainHead(seq=last.seq + 1, last_hash=last.hash)
         raise AuditTailError(

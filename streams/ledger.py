@@ -35,6 +35,10 @@ from streams.effects import Inbound
 from streams.metrics import HubMetrics
 from streams.positions import InputPositions, Stall, Verdict
 
+#: How long the reader's fetch waits on the broker for a record: a question asked while a
+#: fetch is in flight (where the group starts reading) waits behind it.
+READER_FETCH_WAIT_MS: Final = 50
+
 log = logging.getLogger(__name__)
 # Empty reads of 2 s each before a gap counts as unreadable: below the 20 s rebalance
 # timeout, since the hub's lock is held meanwhile.
@@ -107,6 +111,7 @@ class InputLedger:
             **self.client_options,
             enable_auto_commit=False,
             auto_offset_reset="earliest",  # records past retention: read what is left
+            fetch_max_wait_ms=READER_FETCH_WAIT_MS,  # questions wait behind a fetch
         )
         await reader.start()
         self._reader = reader
@@ -195,6 +200,24 @@ class InputLedger:
 
     # ---- records stalled -----------------------------------------------------------------
 
+    async def measure(self, consumer: Any, inputs: set[str]) -> dict[tuple[str, int], int]:
+        """The worker `consumer`'s position in each assigned partition of the topics
+        `inputs`; each topic's lag (records on the broker it has not taken) goes to the
+        metrics."""
+        consumed: dict[tuple[str, int], int] = {}
+        lag: dict[str, int] = {}
+        for tp in consumer.assignment():
+            position = await consumer.position(tp) if tp.topic in inputs else None
+            if position is None:
+                continue
+            consumed[(tp.topic, tp.partition)] = position
+            highwater = consumer.highwater(tp)
+            if highwater is not None:
+                lag[tp.topic] = lag.get(tp.topic, 0) + max(highwater - position, 0)
+        for topic, behind in lag.items():
+            self.metrics.consumer_lag.labels(topic).set(behind)
+        return consumed
+
     async def stalled_batches(
         self, consumed: dict[tuple[str, int], int], still_ours: Callable[[], bool]
     ) -> AsyncIterator[list[Inbound]]:
@@ -260,6 +283,7 @@ class InputLedger:
                     )
                 continue
             records.extend(inbound_of(r) for r in batch.get(tp, []) if r.offset < end)
+        reader.pause(tp)  # read: no more fetches until the next read-back
         return records
 
     async def _group_starts(self, keys: list[tuple[str, int]]) -> dict[tuple[str, int], int]:

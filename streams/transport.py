@@ -19,6 +19,7 @@ from typing import Any, ClassVar, Protocol
 
 import aiokafka
 import faust
+from faust.tables import TableManager
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP
 from faust.types.transports import ConsumerT, TransportT
@@ -71,6 +72,16 @@ class HubApp(faust.App):
         for component in reversed(self.components):
             await component.stop()
         await super().on_shutdown()
+
+
+class PromptTableManager(TableManager):
+    """Faust's table manager without the second it waits at start for tables declared
+    late: the hub declares both of its tables before the app starts."""
+
+    async def on_start(self) -> None:
+        if not self.should_stop:
+            await self._update_channels()
+            await self.recovery.start()
 
 
 class BatchedFetchConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):

@@ -33,7 +33,7 @@ from streams.ledger import InputLedger
 from streams.metrics import HubMetrics
 from streams.settings import HubSettings, InputPath
 from streams.stores import PositionStore, RequestStore
-from streams.transport import BatchedFetchConsumer, HubApp
+from streams.transport import BatchedFetchConsumer, HubApp, PromptTableManager
 from streams.writer import OutputWriter
 
 log = logging.getLogger(__name__)
@@ -107,6 +107,8 @@ class Hub:
             topic_partitions=self.topics.partitions,
             topic_replication_factor=1,
             topic_allow_declare=True,
+            topic_disable_leader=True,  # no timer runs on the leader only
+            TableManager=PromptTableManager,
             consumer_auto_offset_reset="earliest",
             producer_acks=-1,
             # A killed worker's partitions move to a new one within seconds, not a minute.
@@ -284,21 +286,7 @@ class Hub:
         if self.app.rebalancing:
             return
         generation = self.app.consumer_generation_id
-        consumer = self.app.consumer
-        consumed: dict[tuple[str, int], int] = {}
-        totals: dict[str, int] = {}
-        for tp in consumer.assignment():
-            if tp.topic not in self._outbox_names:
-                continue
-            position = await consumer.position(tp)
-            if position is None:
-                continue
-            consumed[(tp.topic, tp.partition)] = position
-            highwater = consumer.highwater(tp)
-            if highwater is not None:
-                totals[tp.topic] = totals.get(tp.topic, 0) + max(highwater - position, 0)
-        for topic, lag in totals.items():
-            self.metrics.consumer_lag.labels(topic).set(lag)
+        consumed = await self.ledger.measure(self.app.consumer, self._outbox_names)
         await self.process_stalled(consumed, generation)
 
     async def process_stalled(self, consumed: dict[tuple[str, int], int], generation: int) -> None:

@@ -56,9 +56,9 @@ async def read_observations(
     await consumer.start()
     try:
         tp = TopicPartition(topic, 0)
+        end = (await consumer.end_offsets([tp]))[tp]  # before a fetch waits on the broker
         consumer.assign([tp])
         await consumer.seek_to_beginning(tp)
-        end = (await consumer.end_offsets([tp]))[tp]
         found: list[Observation] = []
         while await consumer.position(tp) < end:
             batch = await consumer.getmany(tp, timeout_ms=1000)
