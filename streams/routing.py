@@ -9,6 +9,7 @@ channel is declared down, the fallback table gives the next one and the reason i
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -43,63 +44,72 @@ class RouteDecision:
 
 
 @dataclass(frozen=True)
+class Leg:
+    """What a channel is chosen by: the kind of message, who sends it and to whom."""
+
+    kind: MessageKind
+    sender: Country
+    recipient: Country
+
+
+@dataclass(frozen=True)
 class RoutingRule:
     """One row of the routing table."""
 
     name: str
-    applies: Callable[[MessageBase, MessageKind, RoutingConfig], bool] = field(repr=False)
+    applies: Callable[[Leg, RoutingConfig], bool] = field(repr=False)
     channel: Channel
     reason: str
 
 
-def _pair(message: MessageBase) -> Pair:
-    return frozenset({message.sender, message.recipient})
+def _pair(leg: Leg) -> Pair:
+    return frozenset({leg.sender, leg.recipient})
 
 
-def _involves_third_party(message: MessageBase) -> bool:
-    return is_third_party(message.sender) or is_third_party(message.recipient)
+def _involves_third_party(leg: Leg) -> bool:
+    return is_third_party(leg.sender) or is_third_party(leg.recipient)
 
 
 ROUTING_TABLE: Final[tuple[RoutingRule, ...]] = (
     RoutingRule(
         "sis-hit follow-up",
-        lambda m, k, c: k is MessageKind.SIRENE_FORM,
+        lambda leg, c: leg.kind is MessageKind.SIRENE_FORM,
         Channel.SIRENE,
         "SIS hit follow-up through the SIRENE bureaux (Reg. 2018/1862)",
     ),
     RoutingRule(
         "prum automated search",
-        lambda m, k, c: k in (MessageKind.PRUM_QUERY, MessageKind.PRUM_FOLLOWUP),
+        lambda leg, c: leg.kind in (MessageKind.PRUM_QUERY, MessageKind.PRUM_FOLLOWUP),
         Channel.PRUM,
         "automated DNA / fingerprint / vehicle search (Prüm)",
     ),
     RoutingRule(
         "interpol notice or diffusion",
-        lambda m, k, c: k in (MessageKind.INTERPOL_NOTICE, MessageKind.INTERPOL_DIFFUSION),
+        lambda leg, c: leg.kind in (MessageKind.INTERPOL_NOTICE, MessageKind.INTERPOL_DIFFUSION),
         Channel.INTERPOL_I247,
         "Interpol notices and diffusions travel on I-24/7",
     ),
     RoutingRule(
         "liaison officer posted",
-        lambda m, k, c: _pair(m) in c.liaison_officers,
+        lambda leg, c: _pair(leg) in c.liaison_officers,
         Channel.LIAISON_OFFICER,
         "a liaison officer is posted for this pair (scenario)",
     ),
     RoutingRule(
         "third country or Interpol",
-        lambda m, k, c: _involves_third_party(m),
+        lambda leg, c: _involves_third_party(leg),
         Channel.INTERPOL_I247,
         "a third country or an international organisation is involved (Art. 13(a))",
     ),
     RoutingRule(
         "neighbours with a PCCC",
-        lambda m, k, c: _pair(m) in c.pcccs,
+        lambda leg, c: _pair(leg) in c.pcccs,
         Channel.PCCC,
         "neighbouring countries with a Police and Customs Cooperation Centre (scenario)",
     ),
     RoutingRule(
         "default",
-        lambda m, k, c: True,
+        lambda leg, c: True,
         Channel.SIENA,
         "SIENA by default (Art. 13)",
     ),
@@ -122,18 +132,22 @@ class NoChannelError(Exception):
 
 def route(message: MessageBase, config: RoutingConfig) -> RouteDecision:
     """The channel and recipient of an opening or one-way message."""
-    kind = kind_of(message)
-    rule = next(r for r in ROUTING_TABLE if r.applies(message, kind, config))
+    return route_leg(Leg(kind_of(message), message.sender, message.recipient), config)
+
+
+@functools.lru_cache(maxsize=4096)
+def route_leg(leg: Leg, config: RoutingConfig) -> RouteDecision:
+    """`route` for what the choice depends on; the same leg under the same configuration
+    is decided once (a hub sees a few hundred legs, and millions of messages)."""
+    rule = next(r for r in ROUTING_TABLE if r.applies(leg, config))
     if rule.channel not in config.down:
-        return RouteDecision(rule.channel, message.recipient, rule.reason)
+        return RouteDecision(rule.channel, leg.recipient, rule.reason)
     for fallback in FALLBACKS[rule.channel]:
-        unposted = (
-            fallback is Channel.LIAISON_OFFICER and _pair(message) not in config.liaison_officers
-        )
+        unposted = fallback is Channel.LIAISON_OFFICER and _pair(leg) not in config.liaison_officers
         if fallback not in config.down and not unposted:
             return RouteDecision(
                 fallback,
-                message.recipient,
+                leg.recipient,
                 f"{rule.channel.value} is down: fallback under Art. 13(c) "
                 f"(technical or operational incident); {rule.reason}",
                 fallback_from=rule.channel,
