@@ -42,6 +42,7 @@ from schemas.messages import (
     kind_of,
 )
 from schemas.topics import Topics
+from schemas.trusted import trusted
 from streams.deadletters import HUB_ACTOR, dead_letter
 from streams.effects import Effects, Inbound, Outbound
 from streams.lifecycle import LifecycleError, RequestEntry, apply_answer, mark_overdue
@@ -139,7 +140,8 @@ class Exchange:
             else None
         )
         seconds = limit.seconds if limit is not None else None
-        request = RequestEntry.model_construct(
+        request = trusted(
+            RequestEntry,
             request_id=message.request_id,
             case_id=message.case_id,
             kind=kind,
@@ -197,9 +199,7 @@ class Exchange:
                 justification=f"{kind.value} received from {message.sender.value} (Art. 14)",
                 before=RequestState.SUBMITTED,
                 after=RequestState.VALIDATED,
-                details=ReceivedDetails.model_construct(
-                    **_request_fields(request, inbound), **received
-                ),
+                details=trusted(ReceivedDetails, **_request_fields(request, inbound), **received),
             )
         )
         effects.audit.append(
@@ -215,7 +215,7 @@ class Exchange:
                 before=RequestState.ROUTED,
                 after=RequestState.DELIVERED,
                 recipients=[message.recipient],
-                details=DeliveredDetails.model_construct(**_request_fields(request, inbound)),
+                details=trusted(DeliveredDetails, **_request_fields(request, inbound)),
             )
         )
         return effects
@@ -281,7 +281,7 @@ class Exchange:
                 f"{request.request_id}",
                 before=request.state,
                 after=after.state,
-                details=AnswerDetails.model_construct(**_request_fields(after, inbound), **answer),
+                details=trusted(AnswerDetails, **_request_fields(after, inbound), **answer),
             )
         )
         effects.audit.append(
@@ -297,7 +297,7 @@ class Exchange:
                 before=after.state,
                 after=after.state,
                 recipients=[message.recipient],
-                details=DeliveredDetails.model_construct(**_request_fields(after, inbound)),
+                details=trusted(DeliveredDetails, **_request_fields(after, inbound)),
             )
         )
         return effects
@@ -431,7 +431,8 @@ class Exchange:
         """A record of the hot path, built without validation: every value comes from the
         validated message, the request entry or the hub's own decisions (the test suite
         validates what this builds against the model)."""
-        return AuditRecord.model_construct(
+        return trusted(
+            AuditRecord,
             record_id=audit_record_id(message.message_id, event),
             partition=inbound.partition,
             seq=0,
