@@ -95,6 +95,7 @@ def test_kafka_version_matches_pom() -> None:
     assert version.text == KAFKA_VERSION
 
 
+@pytest.mark.kafka  # starts a broker of its own
 def test_kcat_lists_exactly_one_broker(local_broker: LocalBroker) -> None:
     kcat = shutil.which("kcat") or shutil.which("kafkacat")
     if kcat is None:
@@ -112,6 +113,7 @@ def test_kcat_lists_exactly_one_broker(local_broker: LocalBroker) -> None:
     assert brokers == [("1", local_broker.bootstrap)], result.stdout
 
 
+@pytest.mark.kafka  # starts a broker of its own
 def test_lifecycle_reuse_status_stop_and_cached_restart(
     local_broker: LocalBroker, cache_dir: Path, tmp_path: Path
 ) -> None:
