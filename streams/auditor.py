@@ -12,11 +12,9 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from schemas.audit import AuditRecord, ChainHead
+from streams.settings import READER_FETCH_WAIT_MS
 
 READ_ATTEMPTS = 15  # of 2 s each
-#: How long the reader's fetch waits on the broker for a record. A question to the broker
-#: waits behind a fetch in flight, and heads are read one partition after another.
-READER_FETCH_WAIT_MS = 50
 
 
 class AuditTailError(RuntimeError):

@@ -34,10 +34,7 @@ from streams.core import position_key
 from streams.effects import Inbound
 from streams.metrics import HubMetrics
 from streams.positions import InputPositions, Stall, Verdict
-
-#: How long the reader's fetch waits on the broker for a record: a question asked while a
-#: fetch is in flight (where the group starts reading) waits behind it.
-READER_FETCH_WAIT_MS: Final = 50
+from streams.settings import READER_FETCH_WAIT_MS
 
 log = logging.getLogger(__name__)
 # Empty reads of 2 s each before a gap counts as unreadable: below the 20 s rebalance

@@ -24,6 +24,11 @@ class InputPath(StrEnum):
 #: The path a hub takes unless told otherwise: the one the whole fault suite passed with.
 DEFAULT_INPUT = InputPath.BATCH
 
+#: How long the fetch of a reader of known offsets (the audit chain's heads, the ledger's
+#: read-backs) waits on the broker for records. A question asked while a fetch is in flight
+#: (an end offset, where the group starts reading) waits behind it.
+READER_FETCH_WAIT_MS = 50
+
 
 @dataclass(frozen=True)
 class HubSettings:

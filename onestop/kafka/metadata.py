@@ -31,18 +31,12 @@ class ClusterView:
         return sorted(int(p["partition"]) for p in self.topics.get(topic, ()))
 
 
-async def cluster_view(
-    admin: AIOKafkaAdminClient, topics: Sequence[str] = (), node_id: int | None = None
-) -> ClusterView:
-    """The brokers, and those of `topics` that exist, from one metadata request (to
-    `node_id`, default any broker). A topic the broker answers with another error than
-    "unknown" (no leader yet, say) counts as existing, with what partitions it has."""
+async def cluster_view(admin: AIOKafkaAdminClient, topics: Sequence[str] = ()) -> ClusterView:
+    """The brokers, and those of `topics` that exist, from one metadata request to any
+    broker. A topic the broker answers with another error than "unknown" (no leader yet,
+    say) counts as existing, with what partitions it has."""
     request = MetadataRequest(list(topics), allow_auto_topic_creation=False)
-    if node_id is None:
-        response = await admin._send_request(request)
-    else:
-        response = await admin._send_request_to_node(node_id, request)
-    answer = response.to_object()
+    answer = (await admin._send_request(request)).to_object()
     return ClusterView(
         brokers=sorted(int(b["node_id"]) for b in answer["brokers"]),
         topics={

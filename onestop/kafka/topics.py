@@ -69,15 +69,21 @@ async def ensure_topics(
         view = await cluster_view(admin, list(wanted_topics(topics, parties)))
         wanted = wanted_topics(topics, parties, brokers=len(view.brokers))
         missing = [t for name, t in wanted.items() if name not in view.topics]
+        existing = dict(view.topics)
         if missing:
             response = await admin.create_topics(missing)
+            raced = []
             for name, code, *_ in response.topic_errors:
                 # Another process may have created it meanwhile; anything else is an error.
-                if code and code != TopicAlreadyExistsError.errno:
+                if code == TopicAlreadyExistsError.errno:
+                    raced.append(name)
+                elif code:
                     raise for_code(code)(f"creating topic {name}")
             await _wait_for_leaders(admin, [t.name for t in missing], view.brokers)
+            if raced:  # made by that other process: its layout is checked as well
+                existing.update((await cluster_view(admin, raced)).topics)
         single = {topics.clock, topics.observations}  # one partition each: a total order
-        for name, partitions in view.topics.items():
+        for name, partitions in existing.items():
             if name not in single and len(partitions) != topics.partitions:
                 raise TopicLayoutError(
                     f"topic {name} has {len(partitions)} partitions, OneStop needs "
