@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import socket
 import threading
 import time
 from collections.abc import Callable, Coroutine, Iterator, Mapping
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, Final, TypeVar
 
 from onestop.kafka.errors import BrokerError
@@ -21,8 +23,41 @@ _POLL_INTERVAL_S = 0.5
 _T = TypeVar("_T")
 
 
-def free_port() -> int:
-    """Return a TCP port on 127.0.0.1 that is free right now (the OS picks it)."""
+#: Ports handed out by :func:`free_port` start here ...
+_FIRST_CHOSEN_PORT: Final = 20000
+#: ... and end below the first ephemeral port when /proc does not say where that is.
+_EPHEMERAL_FIRST_DEFAULT: Final = 32768
+_EPHEMERAL_RANGE: Final = Path("/proc/sys/net/ipv4/ip_local_port_range")
+
+
+def ephemeral_first() -> int:
+    """The first port the kernel hands to outgoing connections (Linux's
+    ``ip_local_port_range``; 32768 where it cannot be read)."""
+    try:
+        return int(_EPHEMERAL_RANGE.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return _EPHEMERAL_FIRST_DEFAULT
+
+
+def free_port(count: int = 1) -> int:
+    """Return a port P on 127.0.0.1 such that P .. P+count-1 are free right now.
+
+    Chosen at random below the ephemeral range: a port the kernel picks (``bind(0)``)
+    lies inside it, where any outgoing connection may take it as its local port in the
+    seconds before a JVM binds it. The OS picks only when that range leaves no room.
+    """
+    last = ephemeral_first() - count
+    for _ in range(500):
+        if last > _FIRST_CHOSEN_PORT:
+            base = random.randint(_FIRST_CHOSEN_PORT, last)
+        else:
+            base = _kernel_port()
+        if base + count <= 65536 and all(port_free(base + i) for i in range(count)):
+            return base
+    raise RuntimeError(f"found no {count} consecutive free ports on {HOST}")
+
+
+def _kernel_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((HOST, 0))
         port: int = sock.getsockname()[1]
@@ -38,16 +73,6 @@ def port_free(port: int) -> bool:
         except OSError:
             return False
         return True
-
-
-def free_ports(count: int) -> int:
-    """Return a port P such that P, P+1, ..., P+count-1 on 127.0.0.1 are all free right now
-    (for a local cluster's consecutive ports)."""
-    for _ in range(200):
-        base = free_port()
-        if base + count <= 65536 and all(port_free(base + i) for i in range(count)):
-            return base
-    raise RuntimeError(f"found no {count} consecutive free ports on {HOST}")
 
 
 def port_open(port: int, timeout_s: float = 1.0) -> bool:

@@ -21,7 +21,7 @@ from aiokafka.errors import KafkaError
 
 from onestop.kafka.cluster import LocalCluster
 from onestop.kafka.errors import BrokerError
-from onestop.kafka.probe import free_ports
+from onestop.kafka.probe import free_port
 from onestop.kafka.topics import ensure_topics
 from schemas.enums import Country
 from schemas.topics import Topics
@@ -34,7 +34,7 @@ ONESTOP = Path(sys.executable).parent / "onestop"
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
     """One plain 3-node cluster for the module, on six consecutive free ports."""
-    local = LocalCluster(3, free_ports(6), tmp_path_factory.mktemp("cluster"))
+    local = LocalCluster(3, free_port(6), tmp_path_factory.mktemp("cluster"))
     try:
         local.start()
         yield local

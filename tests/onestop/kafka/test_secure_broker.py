@@ -28,7 +28,7 @@ from onestop.kafka.acls import describe_acls, grant_namespace
 from onestop.kafka.broker import LocalBroker
 from onestop.kafka.cluster import LocalCluster
 from onestop.kafka.errors import BrokerError
-from onestop.kafka.probe import HOST, free_ports
+from onestop.kafka.probe import HOST, free_port
 from onestop.kafka.topics import ensure_topics
 from schemas.access import KafkaAccess, all_principals, load_credentials
 from schemas.enums import Country
@@ -45,7 +45,7 @@ KCAT_SCRAM_MIN = (2, 6, 1)
 @pytest.fixture(scope="module")
 def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalBroker]:
     """One secure single-node broker for the module."""
-    local = LocalBroker(free_ports(2), tmp_path_factory.mktemp("secure"), secure=True)
+    local = LocalBroker(free_port(2), tmp_path_factory.mktemp("secure"), secure=True)
     try:
         local.start()
         yield local
@@ -294,7 +294,7 @@ async def test_kcat_as_a_party_writes_its_outbox_but_not_another(
 async def test_a_secure_cluster_replicates_between_authenticated_brokers(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
-    cluster = LocalCluster(3, free_ports(6), tmp_path_factory.mktemp("secure-cluster"), secure=True)
+    cluster = LocalCluster(3, free_port(6), tmp_path_factory.mktemp("secure-cluster"), secure=True)
     try:
         bootstrap = await asyncio.to_thread(cluster.start)
         assert bootstrap.count(",") == 2

@@ -28,7 +28,7 @@ from onestop.kafka.broker import LocalBroker, default_data_dir
 from onestop.kafka.credentials import KafkaLogins, local_credentials, resolve_logins
 from onestop.kafka.jars import default_cache_dir, ensure_kafka_libs
 from onestop.kafka.namespace import prepare_namespace
-from onestop.kafka.probe import free_ports
+from onestop.kafka.probe import free_port
 from onestop.kafka.rights import topic_rights
 from producers.host import NodeHost
 from schemas.access import ADMIN, KafkaAccess, load_credentials
@@ -85,7 +85,7 @@ def xdg(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def broker(xdg: Path) -> Iterator[LocalBroker]:
     """A secure broker in its default data directory (under `xdg`), as `onestop broker
     start --secure --port P` makes it: commands find its credentials by its address."""
-    port = free_ports(2)
+    port = free_port(2)
     saved = os.environ.get("XDG_DATA_HOME")
     os.environ["XDG_DATA_HOME"] = str(xdg)
     try:
