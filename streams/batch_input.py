@@ -48,7 +48,7 @@ import contextlib
 import logging
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Protocol
 
@@ -224,22 +224,34 @@ class BatchInput:
         self.queue.clear()
         self.uncommitted.clear()
 
+    @contextlib.asynccontextmanager
+    async def held(self) -> AsyncIterator[None]:
+        """While inside, no batch is under way: one under way finishes first, and one
+        taken meanwhile is dropped when a rebalance came in between (its records come
+        again: they lie above the stored positions)."""
+        async with self._busy:
+            yield
+
     async def _run(self) -> None:
         while not self._stopping:
             try:
                 batch = await self.next_batch(wait=self.commit_interval)
             except TimeoutError:  # idle: what was processed last is committed now
-                async with self._busy:
-                    await self._maybe_commit()
+                await self._maybe_commit()
                 continue
             if not batch:
                 continue
+            generation = self.group.generation()  # the one it was taken in (no await since)
             async with self._busy:
                 if self._stopping:
                     return
+                if self.group.rebalancing() or self.group.generation() != generation:
+                    continue
                 await self.process(batch)
                 self.uncommitted.update(next_positions(batch))
-                await self._maybe_commit()
+            # Outside the batch lock: a commit goes through the group consumer, which waits
+            # for a rebalance under way, and a rebalance waits for `held`.
+            await self._maybe_commit()
 
     async def next_batch(self, wait: float | None = None) -> list[Any]:
         """The next batch: as soon as `batch_size` records are there, or `batch_wait`

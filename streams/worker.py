@@ -13,6 +13,7 @@ ledger, the writer and the clock feed start with the app and stop after it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 from collections.abc import Callable, Mapping
@@ -237,16 +238,23 @@ class Hub:
         self.app.on_partitions_revoked.connect(self._on_revoked)
         self.app.on_partitions_assigned.connect(self._on_assigned)
 
-    def _on_revoked(self, sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
-        revoked: set[Any] = kwargs.get("revoked") or (args[0] if args else set())
-        self.writer.forget({tp.partition for tp in revoked})
-        if self.batch_input is not None:
-            self.batch_input.revoke()
-        self.ledger.restart_watch()
-        self.core.revoke()
+    async def _on_revoked(self, sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
+        # Nothing of this worker's may be written once its partitions can move: the batch,
+        # read-back or deadline check under way ends first (as Faust waits for its own
+        # streams), and the changelog records it stored are flushed.
+        async with contextlib.AsyncExitStack() as quiet:
+            if self.batch_input is not None:
+                await quiet.enter_async_context(self.batch_input.held())
+                self.batch_input.revoke()
+            await quiet.enter_async_context(self.core.lock)
+            await self.app.producer.flush()
+            self.writer.forget()
+            self.ledger.restart_watch()
+            self.core.revoke()
 
     def _on_assigned(self, sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
         assigned: set[Any] = kwargs.get("assigned") or (args[0] if args else set())
+        self.writer.forget()  # a chain head holds only while its partition stays ours
         self.core.assign({tp.partition for tp in assigned if tp.topic in self._outbox_names})
 
     # ---- the work ------------------------------------------------------------------------

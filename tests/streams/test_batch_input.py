@@ -216,3 +216,43 @@ async def test_the_loop_stops_when_records_arrive_as_it_is_stopped() -> None:
         assert len(processed) == after_stop, f"processed after stop (attempt {attempt})"
     # What was processed was processed once.
     assert len(processed) == len(set(processed))
+
+
+async def test_held_waits_for_the_batch_under_way_and_a_batch_taken_meanwhile_is_dropped() -> None:
+    """A rebalance holds the loop: the batch under way ends before the hold begins, and
+    a batch taken before the rebalance is not begun after it (another worker may own its
+    partitions by then; its records come again)."""
+    queue = InputQueue({"a"})
+    group = Group()
+    under_way = asyncio.Event()
+    finish = asyncio.Event()
+    processed: list[list[int]] = []
+
+    async def process(batch: list[Any]) -> None:
+        processed.append([r.offset for r in batch])
+        under_way.set()
+        await finish.wait()
+
+    loop = BatchInput(queue, group, process, batch_size=2, batch_wait=0)
+    await loop.start()
+    queue.put(1, 1, {TP("a", 0): records("a", 0, range(2))})
+    await asyncio.wait_for(under_way.wait(), 5)
+    queue.put(1, 1, {TP("a", 0): records("a", 0, range(2, 4))})
+
+    async def rebalance() -> bool:
+        async with loop.held():
+            finished = finish.is_set()
+            await asyncio.sleep(0.05)  # the loop takes its next batch and waits
+            assert queue.held == 0
+            group.gen = 2  # the partitions moved
+            return finished
+
+    holding = asyncio.create_task(rebalance())
+    await asyncio.sleep(0.02)
+    assert not holding.done()  # waits for the batch under way
+    finish.set()
+    assert await asyncio.wait_for(holding, 5) is True
+    await asyncio.sleep(0.05)
+    await loop.stop()
+    assert processed == [[0, 1]]
+    assert loop.uncommitted == {("a", 0): 2}
