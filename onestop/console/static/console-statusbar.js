@@ -84,6 +84,25 @@ function renderExercise() {
   byId("phase").dataset.phase = exercise.phase;
 }
 
+// A part not yet seen in this exercise is "connecting" for this long after the console
+// first saw the exercise, then "down": processes take seconds to join their groups.
+const CONNECT_GRACE_MS = 30000;
+let linkWatch = { exercise: null, since: 0, seen: new Set() };
+
+/** "up", "connecting" (not seen yet in this exercise, within the grace) or "down". */
+function linkState(part, up) {
+  const exercise = exerciseId();
+  if (linkWatch.exercise !== exercise) linkWatch = { exercise, since: Date.now(), seen: new Set() };
+  if (up) {
+    linkWatch.seen.add(part);
+    return "up";
+  }
+  const waiting = !linkWatch.seen.has(part) && Date.now() - linkWatch.since < CONNECT_GRACE_MS;
+  return waiting ? "connecting" : "down";
+}
+
+const LINK_CLASS = { up: "good", connecting: "wait", down: "bad" };
+
 function renderHealth() {
   const health = state.health;
   const links = byId("link-health");
@@ -98,29 +117,34 @@ function renderHealth() {
     bad = true;
     chips.push(h("span", { class: "chip bad", dataset: { test: "health-kafka" } }, "Kafka unreachable"));
   }
-  const hubUp = health.hub_members > 0;
+  const running = exerciseRunning();
   const lag = health.hub_lag === null || health.hub_lag === undefined ? "" : ` · lag ${health.hub_lag}`;
-  if (!hubUp && exerciseRunning()) bad = true;
+  const hub = running ? linkState("hub", health.hub_members > 0) : health.hub_members > 0 ? "up" : "idle";
+  if (hub === "down") bad = true;
+  const hubText = { up: `×${health.hub_members}`, connecting: "connecting…", down: "down", idle: "not running" }[hub];
   chips.push(
     h("span", {
-      class: `chip ${hubUp ? "good" : exerciseRunning() ? "bad" : ""}`,
-      dataset: { test: "health-hub" },
+      class: `chip ${LINK_CLASS[hub] || ""}`,
+      dataset: { test: "health-hub", link: hub },
       title: `${health.hub_members} hub worker(s); outbox records not yet read by the hub: ${health.hub_lag ?? "unknown"}`,
-    }, `Hub ${hubUp ? `×${health.hub_members}` : exerciseRunning() ? "down" : "not running"}${lag}`),
+    }, `Hub ${hubText}${lag}`),
   );
   const trainees = traineeParties();
-  const expected = exerciseRunning() ? parties() : Object.keys(health.nodes || {}).sort();
+  const expected = running ? parties() : Object.keys(health.nodes || {}).sort();
   for (const party of expected) {
     const members = (health.nodes || {})[party] || 0;
     const desk = trainees.has(party);
-    const cls = desk ? "desk" : members > 0 ? "good" : "bad";
-    if (!desk && members === 0) bad = true;
+    const link = desk ? "desk" : linkState(party, members > 0);
+    if (link === "down") bad = true;
+    const text = { desk: `${party} desk`, up: party, connecting: `${party} …`, down: `${party} ✕` }[link];
+    const title = {
+      desk: `${party}: played by a trainee desk`,
+      up: `${party}: ${members} live node(s)`,
+      connecting: `${party}: its node has not joined yet`,
+      down: `${party}: no live node`,
+    }[link];
     chips.push(
-      h("span", {
-        class: `chip ${cls}`,
-        dataset: { test: "health-node", party },
-        title: desk ? `${party}: played by a trainee desk` : `${party}: ${members} live node(s)`,
-      }, desk ? `${party} desk` : `${party}${members > 0 ? "" : " ✕"}`),
+      h("span", { class: `chip ${LINK_CLASS[link] || "desk"}`, dataset: { test: "health-node", party, link }, title }, text),
     );
   }
   fill(links, ...chips);

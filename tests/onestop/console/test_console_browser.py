@@ -266,6 +266,15 @@ async def test_a_trainer_runs_the_baltic_drill_from_the_browser(
     await expect(page.locator(tagged("exercise-name"))).to_have_text("Baltic SIENA drill")
     await expect(page.locator(tagged("speed"))).to_have_text(f"\u00d7{SPEED}")  # times sign
 
+    # The links: nodes and hub still joining their groups read "connecting", never
+    # "down", and every one is up soon after the start.
+    links = page.locator(f"{tagged('link-health')} [data-link]")
+    assert await page.locator(f"{tagged('link-health')} [data-link=down]").count() == 0
+    await expect(page.locator(f"{tagged('link-health')} [data-link=up]")).to_have_count(
+        await links.count(), timeout=30_000
+    )
+    assert await page.locator(f"{tagged('health-node')}[data-link=up]").count() >= 2
+
     # A countdown moves with exercise time.
     before, after = await countdown_after_a_second(page)
     assert before != after, f"the countdown stood still at {before}"
