@@ -3,19 +3,22 @@ through the hub's own producer, then waits for the broker's acknowledgements.
 
 Outputs go through this producer rather than Faust's: it batches freely (Faust's send path
 costs several times more per record), and the hub waits for every acknowledgement itself
-before it stores state or lets Faust commit (`streams.core`). The producer and the audit
-reader live from `start()` to `stop()`.
+before it stores state or lets Faust commit (`streams.core`). A write fills one record
+batch per topic and partition and hands each to the producer whole, so it waits for one
+future per batch instead of one per record. The producer and the audit reader live from
+`start()` to `stop()`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import random
 from collections.abc import Sequence
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
 
-from schemas.topics import Topics
+from schemas.topics import Topics, partition_for
 from streams.auditor import Auditor
 from streams.effects import Effects
 from streams.metrics import HubMetrics
@@ -36,6 +39,7 @@ class OutputWriter:
         self.client_options = client_options or {"bootstrap_servers": bootstrap}
         self.auditor = Auditor(bootstrap, topics.audit, client_options=self.client_options)
         self._producer: AIOKafkaProducer | None = None
+        self._partition_counts: dict[str, int] = {}
 
     async def start(self) -> None:
         """Open the producer and the reader of chain heads."""
@@ -84,29 +88,87 @@ class OutputWriter:
                 raise outcome
 
     async def _send_all(self, results: Sequence[Effects], futures: list[Any]) -> None:
+        """Every record goes into the batch of its topic and partition, in order; a batch
+        is sent when full and the rest at the end: one acknowledgement per batch, not one
+        per record (a third of the producer's cost per message)."""
         assert self._producer is not None
-        send = self._producer.send
+        batches = PartitionBatches(self._producer, futures)
         for effects in results:
             for out in effects.outputs:
-                futures.append(
-                    await send(
-                        out.topic,
-                        value=out.record.value,
-                        key=out.record.key,
-                        partition=out.partition,
-                        headers=out.record.headers,
-                        timestamp_ms=round(out.timestamp * 1000) if out.timestamp else None,
-                    )
+                partition = out.partition
+                if partition is None:
+                    partition = await self._partition_of(out.topic, out.record.key)
+                await batches.append(
+                    out.topic,
+                    partition,
+                    key=out.record.key,
+                    value=out.record.value,
+                    headers=out.record.headers,
+                    timestamp_ms=round(out.timestamp * 1000) if out.timestamp else None,
                 )
             for record in effects.audit:
                 sealed = await self.auditor.seal(record)
                 self.metrics.observe_audit(record)
-                futures.append(
-                    await send(
-                        self.topics.audit,
-                        value=sealed,
-                        key=(record.request_id or record.record_id).encode(),
-                        partition=record.partition,
-                        headers=[("onestop_record_id", record.record_id.encode())],
-                    )
+                await batches.append(
+                    self.topics.audit,
+                    record.partition,
+                    key=(record.request_id or record.record_id).encode(),
+                    value=sealed,
+                    headers=[("onestop_record_id", record.record_id.encode())],
                 )
+        await batches.send_all()
+
+    async def _partition_of(self, topic: str, key: bytes | None) -> int:
+        """The partition the producer's default partitioner gives `key` (murmur2; a
+        random one without a key)."""
+        assert self._producer is not None
+        count = self._partition_counts.get(topic)
+        if count is None:
+            count = len(await self._producer.partitions_for(topic))
+            self._partition_counts[topic] = count
+        return partition_for(key, count) if key is not None else random.randrange(count)
+
+
+class PartitionBatches:
+    """Record batches being filled, one per topic and partition, for `producer`; each
+    batch sent adds its future to `futures`."""
+
+    def __init__(self, producer: AIOKafkaProducer, futures: list[Any]) -> None:
+        self.producer = producer
+        self.futures = futures
+        self._open: dict[tuple[str, int], Any] = {}
+
+    async def append(
+        self,
+        topic: str,
+        partition: int,
+        *,
+        key: bytes | None,
+        value: bytes | None,
+        headers: list[tuple[str, bytes]],
+        timestamp_ms: int | None = None,
+    ) -> None:
+        """Add a record (a full batch is sent first and a new one begun)."""
+        where = (topic, partition)
+        batch = self._open.get(where)
+        if batch is None:
+            batch = self._open[where] = self.producer.create_batch()
+        if batch.append(key=key, value=value, timestamp=timestamp_ms, headers=headers) is None:
+            await self._send(where, batch)
+            batch = self._open[where] = self.producer.create_batch()
+            # A fresh batch takes its first record whatever its size; never drop one.
+            if batch.append(key=key, value=value, timestamp=timestamp_ms, headers=headers) is None:
+                raise RuntimeError(f"a record for {topic}[{partition}] fits no batch")
+
+    async def send_all(self) -> None:
+        """Send every batch still open."""
+        while self._open:
+            where, batch = next(iter(self._open.items()))
+            del self._open[where]
+            await self._send(where, batch)
+
+    async def _send(self, where: tuple[str, int], batch: Any) -> None:
+        self._open.pop(where, None)
+        batch.close()
+        topic, partition = where
+        self.futures.append(await self.producer.send_batch(batch, topic, partition=partition))
