@@ -90,7 +90,7 @@ class OutputWriter:
     async def _send_all(self, results: Sequence[Effects], futures: list[Any]) -> None:
         """Every record goes into the batch of its topic and partition, in order; a batch
         is sent when full and the rest at the end: one acknowledgement per batch, not one
-        per record (a third of the producer's cost per message)."""
+        per record (about a third of the producer's cost per message)."""
         assert self._producer is not None
         batches = PartitionBatches(self._producer, futures)
         for effects in results:
@@ -162,9 +162,7 @@ class PartitionBatches:
 
     async def send_all(self) -> None:
         """Send every batch still open."""
-        while self._open:
-            where, batch = next(iter(self._open.items()))
-            del self._open[where]
+        for where, batch in list(self._open.items()):
             await self._send(where, batch)
 
     async def _send(self, where: tuple[str, int], batch: Any) -> None:
