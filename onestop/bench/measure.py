@@ -2,7 +2,8 @@
 delivers a probe, search its max rate, then do fixed-rate runs that each start from an
 idle service (its consumer group's lag back to 0 or every outbox record's copy written,
 then a settle period), reading the CPU
-its processes use during each run."""
+its processes use during each run; optionally more such runs at a rate given from outside
+(the raw passthrough at the hub's rate)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Final
+
+from aiokafka import TopicPartition
 
 from onestop.bench.namespaces import (
     kafka_version_for,
@@ -43,7 +46,9 @@ class Plan:
     start rate); then `runs` runs of `run_seconds` seconds each at `run_rate(max rate)`
     messages/s, each after the service's backlog drained and `settle_seconds` more.
     `members`: wait for this many members of the service's group before the probe (more
-    than one hub worker: so that no rebalance falls into the search)."""
+    than one hub worker: so that no rebalance falls into the search). `floor_runs` runs
+    more at `floor_rate` (the raw passthrough at the hub's run rate: the latency the
+    generator, the broker and the machine take without the hub)."""
 
     search: LoadSettings
     runs: int = 0
@@ -51,6 +56,8 @@ class Plan:
     settle_seconds: float = 10.0
     run_rate: Callable[[float], float] = half
     members: int = 1
+    floor_rate: float | None = None
+    floor_runs: int = 0
 
 
 async def probe_ready(
@@ -105,36 +112,14 @@ async def measure_service(
         await probe_ready(generator, service, progress)
         search = await generator.load(replace(plan.search, rate="max"), None, on_step, version)
         progress(f"{service.name} sustains {search.max_rate or 0:.0f} msg/s")
-        runs: list[LoadResult] = []
-        drained: list[float | None] = []
-        cpu: float | None = 0.0
+        under = _UnderTest(bootstrap, service, group, outboxes, outputs, generator, progress)
         rate = plan.run_rate(search.max_rate or 0.0)
-        for number in range(1, plan.runs + 1):
-            waited = await wait_until_drained(
-                bootstrap, group, outboxes, outputs, DRAIN_WAIT_SECONDS
-            )
-            if waited is None:
-                raise LoadError(
-                    f"the {service.name} still had a backlog {DRAIN_WAIT_SECONDS:.0f} s after "
-                    f"the last run (group {group}): no run can start from idle"
-                )
-            drained.append(waited)
-            await asyncio.sleep(plan.settle_seconds)
-            before = service.cpu_seconds()
-            settings = replace(plan.search, rate=rate, duration=plan.run_seconds)
-            result = await generator.load(settings, None, None, version)
-            after = service.cpu_seconds()
-            if cpu is not None and before is not None and after is not None:
-                cpu += after - before
-            else:
-                cpu = None
-            runs.append(result)
-            latency = result.latency_ms
-            progress(
-                f"{service.name} run {number}/{plan.runs} at {rate:.0f} msg/s (idle after "
-                f"{waited:.1f} s + {plan.settle_seconds:.0f} s): p50 {latency['p50']:.1f} ms, "
-                f"p99 {latency['p99']:.1f} ms, p99.9 {latency['p99_9']:.1f} ms, "
-                f"{result.delivered} of {result.sent} delivered"
+        runs, drained, cpu = await under.runs_from_idle(plan, rate, plan.runs)
+        floor_runs: list[LoadResult] = []
+        floor_cpu: float | None = None
+        if plan.floor_rate is not None and plan.floor_runs:
+            floor_runs, _, floor_cpu = await under.runs_from_idle(
+                plan, plan.floor_rate, plan.floor_runs
             )
     return Measured(
         name=service.name,
@@ -143,4 +128,58 @@ async def measure_service(
         cpu_seconds=cpu if runs else None,
         workers=len(service.processes),
         drained_seconds=drained,
+        floor_runs=floor_runs,
+        floor_cpu_seconds=floor_cpu,
     )
+
+
+@dataclass(frozen=True)
+class _UnderTest:
+    """A service under test on its topics, with the generator that drives it."""
+
+    bootstrap: str
+    service: Processes
+    group: str
+    outboxes: list[TopicPartition]
+    outputs: list[TopicPartition]
+    generator: LoadGenerator
+    progress: Progress
+
+    async def runs_from_idle(
+        self, plan: Plan, rate: float, count: int
+    ) -> tuple[list[LoadResult], list[float | None], float | None]:
+        """`count` runs at `rate`, each from idle: the runs, how long each waited for the
+        backlog to drain, and the CPU seconds the service used in them (None if unknown)."""
+        service = self.service
+        version = kafka_version_for(self.bootstrap)
+        runs: list[LoadResult] = []
+        drained: list[float | None] = []
+        cpu: float | None = 0.0
+        for number in range(1, count + 1):
+            waited = await wait_until_drained(
+                self.bootstrap, self.group, self.outboxes, self.outputs, DRAIN_WAIT_SECONDS
+            )
+            if waited is None:
+                raise LoadError(
+                    f"the {service.name} still had a backlog {DRAIN_WAIT_SECONDS:.0f} s "
+                    f"after the last run (group {self.group}): no run can start from idle"
+                )
+            drained.append(waited)
+            await asyncio.sleep(plan.settle_seconds)
+            before = service.cpu_seconds()
+            settings = replace(plan.search, rate=rate, duration=plan.run_seconds)
+            result = await self.generator.load(settings, None, None, version)
+            after = service.cpu_seconds()
+            if cpu is not None and before is not None and after is not None:
+                cpu += after - before
+            else:
+                cpu = None
+            runs.append(result)
+            latency = result.latency_ms
+            self.progress(
+                f"{service.name} run {number}/{count} at {rate:.0f} msg/s (idle after "
+                f"{waited:.1f} s + {plan.settle_seconds:.0f} s): p50 {latency['p50']:.1f} "
+                f"ms, p99 {latency['p99']:.1f} ms, p99.9 {latency['p99_9']:.1f} ms, "
+                f"{result.delivered} of {result.sent} delivered"
+            )
+        return runs, drained, cpu if runs else None

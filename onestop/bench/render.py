@@ -32,6 +32,7 @@ BENCHMARK_COLUMNS: Final = (
     "hub/raw",
     "hub/faust peer",
     "p50 / p99 / p99.9 ms @ rate (median, min-max of 3)",
+    "raw p50 / p99 ms @ the same rate (median of 3)",
     "hub CPU us/msg",
     "faust peer CPU us/msg",
     "raw CPU us/msg",
@@ -80,6 +81,13 @@ def latency_cell(measured: Measured) -> str:
     return f"{figures} @ {measured.run_rate or 0:.0f}/s"
 
 
+def floor_cell(raw: Measured) -> str:
+    """The raw passthrough's median p50 / p99 at the hub's run rate."""
+    if not raw.floor_runs:
+        return "-"
+    return f"{raw.floor_latency('p50').median:.1f} / {raw.floor_latency('p99').median:.1f}"
+
+
 def targets_cell(met: dict[str, bool]) -> str:
     """`hub/raw MISSED, CPU/raw met, ...`."""
     return ", ".join(f"{TARGET_NAMES[n]} {'met' if ok else 'MISSED'}" for n, ok in met.items())
@@ -111,6 +119,7 @@ def benchmark_row(report: BenchReport) -> str:
         _percent(report.hub_vs_raw()),
         _percent(report.hub_vs_faust_peer()),
         latency_cell(report.hub),
+        floor_cell(report.raw),
         _number(report.hub.cpu_us_per_message),
         _number(report.faust_peer.cpu_us_per_message),
         _number(report.raw.cpu_us_per_message),
@@ -179,6 +188,17 @@ def service_table(report: BenchReport) -> Table:
             _percent(report.hub_vs_raw(path)) if path else "",
             _percent(report.hub_vs_faust_peer(path)) if path else "",
         )
+        if measured is report.raw and measured.floor_runs:
+            floor = measured.floor_json() or {}
+            table.add_row(
+                "raw passthrough at the hub's rate",
+                "",
+                "",
+                f"{_number(floor['cpu_us_per_message'])} @ {floor['rate']:.0f}/s",
+                *(_spread(measured.floor_latency(f)) for f in ("p50", "p99", "p99_9")),
+                "",
+                "",
+            )
     return table
 
 

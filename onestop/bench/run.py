@@ -9,7 +9,9 @@ the other, each in a namespace of its own.
    (`onestop.bench.passthrough`): max rate, then one run from idle at half of it for CPU
    per message. Each service's CPU is read at half its own max, as the hub's: the same
    share of its capacity, and at a low rate the passthrough's fixed cost (a fetch every
-   5 ms, busy or not) would make up most of its figure.
+   5 ms, busy or not) would make up most of its figure. The raw passthrough then runs as
+   many times as the hub did at the hub's rate, from idle: the latency floor, what the
+   generator, the broker and the machine take at that rate without the hub.
 5. Memory per open request and the cost of finding due deadlines, in a fresh interpreter
    (`onestop.bench.capacity`).
 
@@ -27,7 +29,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Final
@@ -171,10 +173,19 @@ class _Bench:
         finally:
             asyncio.run(delete_namespace_topics(self.bootstrap, topics.namespace))
 
-    def yardstick(self, which: str) -> Measured:
+    def yardstick(self, which: str, floor_rate: float | None = None) -> Measured:
+        """The Faust peer or the raw passthrough; the latter also at `floor_rate` (the
+        hub's run rate) as many times as the hub ran, for the latency floor."""
         topics = self.namespace(f"bench-{which}")
-        self.say(f"{which}, namespace {topics.namespace}: max rate, then a run at half of it")
-        plan = self.plan(1, half)
+        label = "max rate, then a run at half of it"
+        if floor_rate is not None:
+            label += f", then {self.options.runs} at the hub's {floor_rate:.0f} msg/s"
+        self.say(f"{which}, namespace {topics.namespace}: {label}")
+        plan = replace(
+            self.plan(1, half),
+            floor_rate=floor_rate,
+            floor_runs=self.options.runs if floor_rate is not None else 0,
+        )
         if which == "faust-peer":
             process = faust_peer_process(self.bootstrap, topics, self.work, self.parties)
             group = faust_peer_group(topics)
@@ -240,7 +251,7 @@ def run_bench(
             say(note)
             notes.append(note)
         faust_peer = bench.yardstick("faust-peer")
-        raw = bench.yardstick("raw-passthrough")
+        raw = bench.yardstick("raw-passthrough", floor_rate=first.run_rate)
         say("memory per open request and deadline lookup cost")
         capacity = measure_capacity_subprocess(work, chosen.capacity_requests)
     return BenchReport(

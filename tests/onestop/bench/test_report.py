@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
+from rich.console import Console
+
 from onestop.bench.capacity import CapacityReport, DeadlineScan, OpenRequestMemory
-from onestop.bench.render import BENCHMARK_COLUMNS, append_benchmarks, benchmark_row
+from onestop.bench.render import (
+    BENCHMARK_COLUMNS,
+    append_benchmarks,
+    benchmark_row,
+    service_table,
+)
 from onestop.bench.report import BenchReport, Measured, Spread
 from onestop.bench.run import cores_note
 from producers.load.results import LoadResult
@@ -89,6 +97,30 @@ def test_json_has_a_section_per_service_and_path_and_both_ratios() -> None:
     }
 
 
+def test_the_raw_passthrough_at_the_hubs_rate_is_the_latency_floor() -> None:
+    floor = [result(30_000, 1_000.0, p99, None) for p99 in (31.0, 44.0, 38.0)]
+    raw = replace(
+        measured("passthrough", 20_000.0, 0.5, (5.0,)), floor_runs=floor, floor_cpu_seconds=9.0
+    )
+    bench = replace(report(), raw=raw)
+
+    at_hub_rate = bench.as_json()["raw_passthrough"]["at_hub_rate"]
+    assert at_hub_rate["rate"] == 1_000.0
+    assert at_hub_rate["cpu_us_per_message"] == 100.0  # 9 s over 90,000 messages
+    assert at_hub_rate["latency_ms"]["p99"] == {"median": 38.0, "min": 31.0, "max": 44.0}
+    assert len(at_hub_rate["runs"]) == 3
+    # The raw passthrough's own half-max run stays what its CPU figure is taken from.
+    assert bench.raw.cpu_us_per_message == 50.0
+    cells = [cell.strip() for cell in benchmark_row(bench).strip().strip("|").split("|")]
+    named = dict(zip(BENCHMARK_COLUMNS, cells, strict=True))
+    assert named["raw p50 / p99 ms @ the same rate (median of 3)"] == "10.0 / 38.0"
+    assert report().as_json()["raw_passthrough"]["at_hub_rate"] is None
+    console = Console(width=200, record=True)
+    console.print(service_table(bench))
+    printed = console.export_text()
+    assert "raw passthrough at the hub's rate" in printed and "100 @ 1000/s" in printed
+
+
 def test_row_carries_peer_ratios_cpu_and_latency_spread() -> None:
     cells = [cell.strip() for cell in benchmark_row(report()).strip().strip("|").split("|")]
     named = dict(zip(BENCHMARK_COLUMNS, cells, strict=True))
@@ -101,6 +133,7 @@ def test_row_carries_peer_ratios_cpu_and_latency_spread() -> None:
         "10.0 (10.0-10.0) / 48.0 (45.0-60.0) / 96.0 (90.0-120.0) @ 1000/s"
     )
     assert named["hub stream max msg/s, CPU us/msg, p99 ms"] == "-"
+    assert named["raw p50 / p99 ms @ the same rate (median of 3)"] == "-"
     assert named["due() 1k / 1M us"] == "120 / 234"
     assert named["targets"] == "hub/raw MISSED, CPU/raw MISSED, hub/faust peer met, p99 met"
 
