@@ -115,21 +115,27 @@ async def measure_service(
         under = _UnderTest(bootstrap, service, group, outboxes, outputs, generator, progress)
         rate = plan.run_rate(search.max_rate or 0.0)
         runs, drained, cpu = await under.runs_from_idle(plan, rate, plan.runs)
-        floor_runs: list[LoadResult] = []
-        floor_cpu: float | None = None
+        floor: Measured | None = None
         if plan.floor_rate is not None and plan.floor_runs:
-            floor_runs, _, floor_cpu = await under.runs_from_idle(
+            floor_runs, floor_drained, floor_cpu = await under.runs_from_idle(
                 plan, plan.floor_rate, plan.floor_runs
+            )
+            floor = Measured(
+                name=service.name,
+                search=search,
+                runs=floor_runs,
+                cpu_seconds=floor_cpu,
+                workers=len(service.processes),
+                drained_seconds=floor_drained,
             )
     return Measured(
         name=service.name,
         search=search,
         runs=runs,
-        cpu_seconds=cpu if runs else None,
+        cpu_seconds=cpu,
         workers=len(service.processes),
         drained_seconds=drained,
-        floor_runs=floor_runs,
-        floor_cpu_seconds=floor_cpu,
+        floor=floor,
     )
 
 

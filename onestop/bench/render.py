@@ -83,9 +83,10 @@ def latency_cell(measured: Measured) -> str:
 
 def floor_cell(raw: Measured) -> str:
     """The raw passthrough's median p50 / p99 at the hub's run rate."""
-    if not raw.floor_runs:
+    floor = raw.floor
+    if floor is None or not floor.runs:
         return "-"
-    return f"{raw.floor_latency('p50').median:.1f} / {raw.floor_latency('p99').median:.1f}"
+    return f"{floor.latency('p50').median:.1f} / {floor.latency('p99').median:.1f}"
 
 
 def targets_cell(met: dict[str, bool]) -> str:
@@ -168,37 +169,27 @@ def service_table(report: BenchReport) -> Table:
         table.add_column(f"{name}\nmedian (min-max)", justify="right")
     table.add_column("vs raw", justify="right")
     table.add_column("vs faust peer", justify="right")
-    services: list[tuple[str, Measured, str | None]] = [
-        ("raw passthrough", report.raw, None),
-        ("plain Faust peer", report.faust_peer, None),
-    ]
+    floor = report.raw.floor
+    services: list[tuple[str, Measured, str | None]] = [("raw passthrough", report.raw, None)]
+    if floor is not None:
+        services.append(("raw passthrough at the hub's rate", floor, None))
+    services.append(("plain Faust peer", report.faust_peer, None))
     services += [(f"hub --input {path}", m, path) for path, m in report.hubs.items()]
     for label, measured, path in services:
         rate = measured.run_rate
         cpu = _number(measured.cpu_us_per_message)
         latency = ["-"] * 3
-        if path is not None and measured.runs:
+        if (path is not None or measured is floor) and measured.runs:
             latency = [_spread(measured.latency(f)) for f in ("p50", "p99", "p99_9")]
         table.add_row(
             label,
-            f"{measured.max_rate:.0f}",
-            f"{measured.throughput:.0f}",
+            "" if measured is floor else f"{measured.max_rate:.0f}",
+            "" if measured is floor else f"{measured.throughput:.0f}",
             f"{cpu} @ {rate:.0f}/s" if rate is not None else cpu,
             *latency,
             _percent(report.hub_vs_raw(path)) if path else "",
             _percent(report.hub_vs_faust_peer(path)) if path else "",
         )
-        if measured is report.raw and measured.floor_runs:
-            floor = measured.floor_json() or {}
-            table.add_row(
-                "raw passthrough at the hub's rate",
-                "",
-                "",
-                f"{_number(floor['cpu_us_per_message'])} @ {floor['rate']:.0f}/s",
-                *(_spread(measured.floor_latency(f)) for f in ("p50", "p99", "p99_9")),
-                "",
-                "",
-            )
     return table
 
 

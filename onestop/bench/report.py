@@ -55,9 +55,9 @@ class Measured:
     processes: its max-rate search `search`, then the fixed-rate `runs` it did from idle
     (backlog drained, then a settle period), and the CPU seconds its processes used
     during those runs (None where /proc cannot tell); `drained_seconds`: how long each
-    run waited for the backlog of what came before. `floor_runs` (the raw passthrough
-    only): runs from idle at the hub's run rate, with `floor_cpu_seconds`: the latency
-    that the generator, the broker and the machine take there without the hub."""
+    run waited for the backlog of what came before. `floor` (the raw passthrough only): the
+    same service's runs from idle at the hub's run rate, the latency that the generator,
+    the broker and the machine take there without the hub."""
 
     name: str
     search: LoadResult
@@ -65,8 +65,7 @@ class Measured:
     cpu_seconds: float | None = None
     workers: int = 1
     drained_seconds: Sequence[float | None] = field(default_factory=tuple)
-    floor_runs: Sequence[LoadResult] = ()
-    floor_cpu_seconds: float | None = None
+    floor: Measured | None = None
 
     @property
     def max_rate(self) -> float:
@@ -86,26 +85,23 @@ class Measured:
     @property
     def cpu_us_per_message(self) -> float | None:
         """CPU (all processes, all threads) per message delivered in the runs, in us."""
-        return _per_message(self.cpu_seconds, self.runs)
+        delivered = sum(run.delivered for run in self.runs)
+        if self.cpu_seconds is None or not delivered:
+            return None
+        return self.cpu_seconds / delivered * 1e6
 
     def latency(self, figure: str) -> Spread:
         """Median and range of latency `figure` (p50, p99, p99_9, max) over the runs, ms."""
         return Spread.of([run.latency_ms[figure] for run in self.runs])
 
-    def floor_latency(self, figure: str) -> Spread:
-        """The same over the floor runs."""
-        return Spread.of([run.latency_ms[figure] for run in self.floor_runs])
-
-    def floor_json(self) -> dict[str, Any] | None:
-        """The floor runs as JSON-ready values (None when there were none)."""
-        if not self.floor_runs:
-            return None
+    def runs_json(self) -> dict[str, Any]:
+        """The fixed-rate runs as JSON-ready values: rate, CPU, latency spread, each run."""
         return {
-            "rate": self.floor_runs[0].offered_rate,
-            "cpu_seconds": self.floor_cpu_seconds,
-            "cpu_us_per_message": _per_message(self.floor_cpu_seconds, self.floor_runs),
-            "latency_ms": {f: self.floor_latency(f).as_json() for f in LATENCY_FIGURES},
-            "runs": [run.as_json() for run in self.floor_runs],
+            "run_rate": self.run_rate,
+            "cpu_seconds": self.cpu_seconds,
+            "cpu_us_per_message": self.cpu_us_per_message,
+            "latency_ms": {f: self.latency(f).as_json() for f in LATENCY_FIGURES},
+            "runs": [run.as_json() for run in self.runs],
         }
 
     def as_json(self) -> dict[str, Any]:
@@ -115,22 +111,11 @@ class Measured:
             "workers": self.workers,
             "max_rate": self.max_rate,
             "throughput": self.throughput,
-            "run_rate": self.run_rate,
-            "cpu_seconds": self.cpu_seconds,
-            "cpu_us_per_message": self.cpu_us_per_message,
-            "latency_ms": {f: self.latency(f).as_json() for f in LATENCY_FIGURES},
+            **self.runs_json(),
             "drained_seconds": list(self.drained_seconds),
             "max_search": self.search.as_json(),
-            "runs": [run.as_json() for run in self.runs],
-            "at_hub_rate": self.floor_json(),
+            "at_hub_rate": self.floor.runs_json() if self.floor is not None else None,
         }
-
-
-def _per_message(cpu_seconds: float | None, runs: Sequence[LoadResult]) -> float | None:
-    delivered = sum(run.delivered for run in runs)
-    if cpu_seconds is None or not delivered:
-        return None
-    return cpu_seconds / delivered * 1e6
 
 
 def share(part: float | None, whole: float | None) -> float | None:

@@ -98,14 +98,13 @@ def test_json_has_a_section_per_service_and_path_and_both_ratios() -> None:
 
 
 def test_the_raw_passthrough_at_the_hubs_rate_is_the_latency_floor() -> None:
+    raw = measured("passthrough", 20_000.0, 0.5, (5.0,))
     floor = [result(30_000, 1_000.0, p99, None) for p99 in (31.0, 44.0, 38.0)]
-    raw = replace(
-        measured("passthrough", 20_000.0, 0.5, (5.0,)), floor_runs=floor, floor_cpu_seconds=9.0
-    )
+    raw = replace(raw, floor=replace(raw, runs=floor, cpu_seconds=9.0))
     bench = replace(report(), raw=raw)
 
     at_hub_rate = bench.as_json()["raw_passthrough"]["at_hub_rate"]
-    assert at_hub_rate["rate"] == 1_000.0
+    assert at_hub_rate["run_rate"] == 1_000.0
     assert at_hub_rate["cpu_us_per_message"] == 100.0  # 9 s over 90,000 messages
     assert at_hub_rate["latency_ms"]["p99"] == {"median": 38.0, "min": 31.0, "max": 44.0}
     assert len(at_hub_rate["runs"]) == 3
