@@ -4,7 +4,10 @@ registry so tests stay isolated."""
 
 from __future__ import annotations
 
+from typing import Generic, TypeVar
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.metrics import MetricWrapperBase
 
 from schemas.audit import AuditEvent, AuditRecord
 from schemas.audit_details import AnswerDetails, Details, RejectedDetails
@@ -15,54 +18,92 @@ TRANSIT_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
 PROCESSING_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5)
 
 
+M = TypeVar("M", bound=MetricWrapperBase)
+
+
+class Series(Generic[M]):
+    """A labelled metric whose children are looked up once per set of label values:
+    prometheus_client's `labels()` checks the values and takes a lock on every call,
+    and the hub asks for a child several times per message."""
+
+    def __init__(self, metric: M) -> None:
+        self.metric = metric
+        self._children: dict[tuple[str, ...], M] = {}
+
+    def labels(self, *values: str) -> M:
+        child = self._children.get(values)
+        if child is None:
+            child = self._children[values] = self.metric.labels(*values)
+        return child
+
+    def clear(self) -> None:
+        """Remove every child (the series are no longer exported until set again)."""
+        self.metric.clear()
+        self._children.clear()
+
+
 class HubMetrics:
     """Every metric the hub exports."""
 
     def __init__(self, registry: CollectorRegistry) -> None:
         self.registry = registry
-        self.messages = Counter(
-            "onestop_hub_messages",
-            "Messages processed by the hub, by kind and outcome",
-            ["kind", "outcome"],
-            registry=registry,
+        self.messages = Series(
+            Counter(
+                "onestop_hub_messages",
+                "Messages processed by the hub, by kind and outcome",
+                ["kind", "outcome"],
+                registry=registry,
+            )
         )
-        self.deadletters = Counter(
-            "onestop_hub_deadletters",
-            "Records sent to the dead-letter topic, by reason",
-            ["reason"],
-            registry=registry,
+        self.deadletters = Series(
+            Counter(
+                "onestop_hub_deadletters",
+                "Records sent to the dead-letter topic, by reason",
+                ["reason"],
+                registry=registry,
+            )
         )
-        self.open_requests = Gauge(
-            "onestop_hub_open_requests",
-            "Requests received and not yet settled",
-            ["channel", "urgency"],
-            registry=registry,
+        self.open_requests = Series(
+            Gauge(
+                "onestop_hub_open_requests",
+                "Requests received and not yet settled",
+                ["channel", "urgency"],
+                registry=registry,
+            )
         )
-        self.overdue_requests = Gauge(
-            "onestop_hub_overdue_requests",
-            "Open requests past their deadline",
-            ["channel", "urgency"],
-            registry=registry,
+        self.overdue_requests = Series(
+            Gauge(
+                "onestop_hub_overdue_requests",
+                "Open requests past their deadline",
+                ["channel", "urgency"],
+                registry=registry,
+            )
         )
-        self.breaches = Counter(
-            "onestop_hub_deadline_breaches",
-            "Requests that went past their deadline",
-            ["channel", "urgency"],
-            registry=registry,
+        self.breaches = Series(
+            Counter(
+                "onestop_hub_deadline_breaches",
+                "Requests that went past their deadline",
+                ["channel", "urgency"],
+                registry=registry,
+            )
         )
-        self.answer_time = Histogram(
-            "onestop_hub_answer_time_seconds",
-            "Exercise seconds from receipt of a request to its answer or refusal",
-            ["channel", "urgency"],
-            buckets=ANSWER_BUCKETS,
-            registry=registry,
+        self.answer_time = Series(
+            Histogram(
+                "onestop_hub_answer_time_seconds",
+                "Exercise seconds from receipt of a request to its answer or refusal",
+                ["channel", "urgency"],
+                buckets=ANSWER_BUCKETS,
+                registry=registry,
+            )
         )
-        self.transit = Histogram(
-            "onestop_hub_transit_seconds",
-            "Wall seconds from the sender's send time to delivery into the recipient's inbox",
-            ["channel", "urgency"],
-            buckets=TRANSIT_BUCKETS,
-            registry=registry,
+        self.transit = Series(
+            Histogram(
+                "onestop_hub_transit_seconds",
+                "Wall seconds from the sender's send time to delivery into the recipient's inbox",
+                ["channel", "urgency"],
+                buckets=TRANSIT_BUCKETS,
+                registry=registry,
+            )
         )
         self.processing = Histogram(
             "onestop_hub_processing_seconds",
