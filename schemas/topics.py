@@ -3,6 +3,7 @@ that a request and every answer to it land on the same partition number (co-part
 
 from __future__ import annotations
 
+import functools
 import os
 import socket
 from dataclasses import dataclass
@@ -84,9 +85,12 @@ class Topics:
         ]
 
 
+@functools.lru_cache(maxsize=16384)
 def partition_for(key: bytes, partitions: int) -> int:
     """The partition Kafka's default partitioner (murmur2, as in the Java client and
-    aiokafka) gives `key`. Records of one request must all land there."""
+    aiokafka) gives `key`. Records of one request must all land there. Remembered for the
+    latest keys: murmur2 is pure Python, and the hub asks for a record's key twice (its
+    placement, and its request table's changelog partition)."""
     hashed: int = murmur2(key)
     return (hashed & 0x7FFFFFFF) % partitions
 
