@@ -19,6 +19,7 @@ import orjson
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_serializer, model_validator
 
 from schemas.audit_details import AuditDetails, DeliveredDetails, details_model
+from schemas.audit_wire import WIRE_OPTIONS, fields_of
 from schemas.enums import Channel, Country, MessageKind, RequestState
 
 GENESIS_HASH: Final = "0" * 64
@@ -123,7 +124,7 @@ def hash_matches(record: AuditRecord) -> bool:
 
 def _body_hash(body: dict[str, Any]) -> str:
     """`record_hash` of a record given as its JSON-mode dump without `hash`."""
-    canonical = orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
+    canonical = orjson.dumps(body, option=orjson.OPT_SORT_KEYS | WIRE_OPTIONS)
     return hashlib.sha256(body["prev_hash"].encode() + canonical).hexdigest()
 
 
@@ -145,14 +146,24 @@ class ChainHead:
 
     def seal_json(self, record: AuditRecord) -> bytes:
         """`seal`, straight to the record's JSON as written to the audit topic (one dump
-        of the record serves both the hash and the wire)."""
-        body = record.model_dump(mode="json", exclude={"hash"})
+        of the record serves both the hash and the wire). The body is the record's own
+        values (`schemas.audit_wire`) unless orjson cannot write them as pydantic does."""
+        try:
+            body = fields_of(record)
+            del body["hash"]
+            return self._seal_body(body)
+        except TypeError:  # a value orjson does not write as pydantic does
+            return self._seal_body(record.model_dump(mode="json", exclude={"hash"}))
+
+    def _seal_body(self, body: dict[str, Any]) -> bytes:
         body["seq"] = self.seq
         body["prev_hash"] = self.last_hash
-        body["hash"] = digest = _body_hash(body)
+        digest = _body_hash(body)
+        body["hash"] = digest
+        sealed = orjson.dumps(body, option=WIRE_OPTIONS)
         self.seq += 1
         self.last_hash = digest
-        return orjson.dumps(body)
+        return sealed
 
 
 @dataclass(frozen=True)
