@@ -115,28 +115,27 @@ async def measure_service(
         under = _UnderTest(bootstrap, service, group, outboxes, outputs, generator, progress)
         rate = plan.run_rate(search.max_rate or 0.0)
         runs, drained, cpu = await under.runs_from_idle(plan, rate, plan.runs)
-        floor: Measured | None = None
-        if plan.floor_rate is not None and plan.floor_runs:
-            floor_runs, floor_drained, floor_cpu = await under.runs_from_idle(
-                plan, plan.floor_rate, plan.floor_runs
-            )
-            floor = Measured(
+
+        def measured(
+            runs: list[LoadResult],
+            drained: list[float | None],
+            cpu: float | None,
+            floor: Measured | None = None,
+        ) -> Measured:
+            return Measured(
                 name=service.name,
                 search=search,
-                runs=floor_runs,
-                cpu_seconds=floor_cpu,
+                runs=runs,
+                cpu_seconds=cpu,
                 workers=len(service.processes),
-                drained_seconds=floor_drained,
+                drained_seconds=drained,
+                floor=floor,
             )
-    return Measured(
-        name=service.name,
-        search=search,
-        runs=runs,
-        cpu_seconds=cpu,
-        workers=len(service.processes),
-        drained_seconds=drained,
-        floor=floor,
-    )
+
+        floor: Measured | None = None
+        if plan.floor_rate is not None and plan.floor_runs:
+            floor = measured(*await under.runs_from_idle(plan, plan.floor_rate, plan.floor_runs))
+    return measured(runs, drained, cpu, floor)
 
 
 @dataclass(frozen=True)
