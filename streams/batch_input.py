@@ -166,7 +166,9 @@ class InputGroup(Protocol):
 
     def rebalancing(self) -> bool: ...
 
-    def assigned(self, record: Any) -> bool: ...
+    def assignment(self) -> Collection[tuple[str, int]]:
+        """The (topic, partition) pairs the worker's consumer holds now."""
+        ...
 
     async def commit(self, offsets: Mapping[tuple[str, int], int]) -> None: ...
 
@@ -266,7 +268,14 @@ class BatchInput:
         if self.group.rebalancing():
             await asyncio.sleep(self.batch_wait)
             return []
-        return queue.take(self.batch_size, self.group.generation(), self.group.assigned)
+        # One look at the assignment per batch: the consumer builds it anew on each call,
+        # and a batch holds a chunk per partition and fetch, often of a single record.
+        assigned = self.group.assignment()
+        return queue.take(
+            self.batch_size,
+            self.group.generation(),
+            lambda record: (record.topic, record.partition) in assigned,
+        )
 
     async def _maybe_commit(self) -> None:
         now = self.monotonic()

@@ -70,8 +70,8 @@ class WorkerGroup:
     def rebalancing(self) -> bool:
         return bool(self.app.rebalancing)
 
-    def assigned(self, record: Any) -> bool:
-        return (record.topic, record.partition) in self.app.consumer.assignment()
+    def assignment(self) -> set[tuple[str, int]]:
+        return {(tp.topic, tp.partition) for tp in self.app.consumer.assignment()}
 
     async def commit(self, offsets: Mapping[tuple[str, int], int]) -> None:
         await cast(BatchedFetchConsumer, self.app.consumer).commit_positions(offsets)

@@ -98,6 +98,7 @@ class Group:
     def __init__(self) -> None:
         self.gen = 1
         self.moving = False
+        self.held = {(topic, partition) for topic in ("a", "b") for partition in range(4)}
         self.commits: list[dict[tuple[str, int], int]] = []
 
     def generation(self) -> int:
@@ -106,8 +107,8 @@ class Group:
     def rebalancing(self) -> bool:
         return self.moving
 
-    def assigned(self, record: Any) -> bool:
-        return True
+    def assignment(self) -> set[tuple[str, int]]:
+        return self.held
 
     async def commit(self, offsets: Mapping[tuple[str, int], int]) -> None:
         self.commits.append(dict(offsets))
@@ -155,6 +156,16 @@ async def test_nothing_is_taken_while_the_group_rebalances() -> None:
     assert queue.held == 2
     group.moving = False
     assert [r.offset for r in await loop.next_batch()] == [0, 1]
+
+
+async def test_a_batch_leaves_out_the_partitions_no_longer_held() -> None:
+    queue = InputQueue({"a"})
+    group = Group()
+    loop = BatchInput(queue, group, lambda batch: asyncio.sleep(0))
+    queue.put(1, 1, {TP("a", 0): records("a", 0, range(2)), TP("a", 1): records("a", 1, range(3))})
+    group.held = {("a", 1)}
+    assert [(r.partition, r.offset) for r in await loop.next_batch()] == [(1, 0), (1, 1), (1, 2)]
+    assert queue.dropped == 2 and queue.held == 0
 
 
 async def test_revoking_forgets_uncommitted_positions() -> None:
