@@ -6,8 +6,10 @@ writes and stores it. A batch that still fails after a few tries ends the proces
 acknowledges a taken batch even when its processing raised, so only dying first keeps the
 batch for redelivery. Timers check deadlines and watch the input partitions (lag, records
 taken from Kafka that never reached the agent). Faust's tables hold the request state and
-the input positions, each on the changelog partition of the records it belongs to. The
-ledger, the writer and the clock feed start with the app and stop after it.
+the input positions, each on the changelog partition of the records it belongs to; their
+changes reach the changelogs through the hub's own `ChangelogWriter`, state before
+positions. The changelog writer, the ledger, the writer and the clock feed start with the
+app and stop after it.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import contextlib
 import logging
 import os
 from collections.abc import Callable, Mapping
-from typing import Any, Final, cast
+from typing import Any, Final, NoReturn, cast
 
 import faust
 from faust.web import Request as WebRequest
@@ -28,6 +30,7 @@ from schemas.clock import Clock, ExerciseClock
 from schemas.clock_feed import ClockFeed
 from schemas.topics import partition_for, process_client_id
 from streams.batch_input import BatchInput, InputQueue
+from streams.changelog import Change, ChangelogWriter
 from streams.core import HubCore
 from streams.effects import Inbound
 from streams.ledger import InputLedger
@@ -42,17 +45,50 @@ BATCH_ATTEMPTS: Final = 3
 EXIT_BATCH_FAILED: Final = 70  # EX_SOFTWARE
 
 
-class RequestTable(faust.Table[str, bytes]):
+class HubTable(faust.Table[str, bytes]):
+    """A table whose changes reach its changelog through the hub's `ChangelogWriter`, as
+    the records Faust itself would write, in the writer's `stage` of this table."""
+
+    stage: int = 0
+    changelog: ChangelogWriter | None = None
+
+    def on_key_set(self, key: Any, value: Any) -> None:
+        if self.changelog is None:
+            super().on_key_set(key, value)
+            return
+        self.changelog.add(self.stage, self._change(key, value))
+        self._sensor_on_set(self, key, value)
+
+    def on_key_del(self, key: Any) -> None:
+        if self.changelog is None:
+            super().on_key_del(key)
+            return
+        self.changelog.add(self.stage, self._change(key, None))
+        self._sensor_on_del(self, key)
+
+    def _change(self, key: Any, value: bytes | None) -> Change:
+        topic = self.changelog_topic
+        raw_key, _ = topic.prepare_key(key, self.key_serializer)
+        partition = self.partition_for_key(key)
+        assert partition is not None
+        return Change(topic.get_topic_name(), partition, raw_key, value)
+
+
+class RequestTable(HubTable):
     """Requests by request id. Its changelog partition is the key's murmur2 partition, the
     same one the request's records use, so a timer may write it too."""
+
+    stage = 0  # written before the positions (streams.changelog)
 
     def partition_for_key(self, key: Any) -> int | None:
         raw = key.encode() if isinstance(key, str) else bytes(key)
         return partition_for(raw, self.partitions or 1)
 
 
-class PositionTable(faust.Table[str, bytes]):
+class PositionTable(HubTable):
     """Next input offset per `<topic>/<partition>`, on that partition's changelog."""
+
+    stage = 1
 
     def partition_for_key(self, key: Any) -> int | None:
         return int(str(key).rsplit("/", 1)[1])
@@ -149,6 +185,9 @@ class Hub:
             help="Next offset to process per input partition (decimal text)",
         )
         self.app.tables.add(self.position_table)
+        self.changelog = ChangelogWriter(settings.client_options(), on_failure=self._lost_changes)
+        self.request_table.changelog = self.changelog
+        self.position_table.changelog = self.changelog
         positions = PositionStore(self.position_table)
         self.clock_feed = ClockFeed(settings.kafka, self.topics.clock, self.clock)
         options = settings.client_options()
@@ -173,7 +212,9 @@ class Hub:
             metrics=self.metrics,
             wall=wall,
         )
-        self.app.components = [self.clock_feed, self.writer, self.ledger]
+        # The changelog writer starts first and stops last: every table write comes after
+        # its start and before its stop.
+        self.app.components = [self.changelog, self.clock_feed, self.writer, self.ledger]
         self.batch_input: BatchInput | None = None
         if settings.input is InputPath.BATCH:
             self.app.input_queue = InputQueue(self._outbox_names)
@@ -247,7 +288,7 @@ class Hub:
                 await quiet.enter_async_context(self.batch_input.held())
                 self.batch_input.revoke()
             await quiet.enter_async_context(self.core.lock)
-            await self.app.producer.flush()
+            await self.changelog.flush()
             self.writer.forget()
             self.ledger.restart_watch()
             self.core.revoke()
@@ -272,9 +313,14 @@ class Hub:
                 log.exception("batch of %d failed (attempt %d)", len(messages), attempt)
                 self._forget_progress()
                 await asyncio.sleep(0.5 * attempt)
-        log.critical("giving up on a batch; exiting so that it is redelivered after restart")
-        logging.shutdown()
-        os._exit(EXIT_BATCH_FAILED)
+        _exit("giving up on a batch; exiting so that it is redelivered after restart")
+
+    def _lost_changes(self, failure: BaseException) -> None:
+        """A changelog round failed: no later round may land before it (streams.changelog)."""
+        _exit(
+            f"table changes not written ({failure!r}); exiting so that their input is "
+            "processed again after restart"
+        )
 
     def _forget_progress(self) -> None:
         """After a failure mid-way: chain heads and input positions are read again."""
@@ -318,3 +364,10 @@ class Hub:
     @property
     def _outbox_names(self) -> set[str]:
         return {self.topics.outbox(p) for p in self.settings.parties}
+
+
+def _exit(reason: str) -> NoReturn:
+    """End the process at once, without Faust's shutdown: nothing more may be written."""
+    log.critical(reason)
+    logging.shutdown()
+    os._exit(EXIT_BATCH_FAILED)
