@@ -25,7 +25,7 @@ from schemas.access import HUB, KafkaAccess
 from schemas.deadlines import RULE_SETS
 from schemas.enums import Country, RuleSetName
 from schemas.topics import Topics
-from streams.settings import DEFAULT_INPUT, InputPath
+from streams.settings import DEFAULT_INPUT, HubSettings, InputPath
 
 
 def hub(
@@ -60,12 +60,21 @@ def hub(
             "event) or 'batch' (straight from the worker's consumer in fetched batches)",
         ),
     ] = DEFAULT_INPUT,
+    fetch_wait: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=1000,
+            envvar="ONESTOP_HUB_FETCH_WAIT_MS",
+            help="Milliseconds the broker may hold the hub's fetch of the outboxes to "
+            "gather records: longer costs less CPU per message and adds latency up to it",
+        ),
+    ] = round(HubSettings.fetch_max_wait * 1000),
     credentials: CredentialsOption = None,
     principal: PrincipalOption = None,
 ) -> None:
     """Run a hub worker: validate, route, deliver, time and audit every message."""
     from onestop.cli.hub_worker import run_worker
-    from streams.settings import HubSettings
     from streams.worker import Hub
 
     chosen = tuple(Country)
@@ -87,6 +96,7 @@ def hub(
         data_dir=data_dir / namespace,
         settled_retention=retention,
         input=input_path,
+        fetch_max_wait=fetch_wait / 1000,
         access=access if logins.secure else None,
     )
     run_kafka(_prepare(logins, access, topics, settings.parties))
