@@ -19,7 +19,10 @@ between, so a batch's state and its positions always travel in the same round.
 A round that fails (the producer gave up after its own retries) calls `on_failure`: the
 worker then ends the process, since a later round must never overtake a lost one; what was
 not on the changelog is processed again after the restart. `flush()` waits until every
-change made so far is acknowledged: before partitions move away, and at `stop()`.
+change made so far is acknowledged. The worker flushes before partitions move away, before
+it commits an input offset (a worker that finds no stored position for a partition starts
+at the committed offset, so nothing below it may lack its state), and when it stops, before
+its consumer leaves the group.
 """
 
 from __future__ import annotations
@@ -166,5 +169,7 @@ class ChangelogWriter:
             finally:
                 outcomes = await asyncio.gather(*futures, return_exceptions=True)
             for outcome in outcomes:
+                if isinstance(outcome, asyncio.CancelledError):  # not this task's own
+                    raise RuntimeError("a changelog batch was cancelled") from outcome
                 if isinstance(outcome, BaseException):
                     raise outcome

@@ -14,7 +14,7 @@ messages of them, and commits the positions the hub processed.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, ClassVar, Protocol
 
 import aiokafka
@@ -44,6 +44,11 @@ class HubApp(faust.App):
     components: Sequence[Component] = ()
     inputs: Sequence[Component] = ()  # stopped first, before the consumer
     input_queue: InputQueue | None = None  # the batch input path's, if it is on
+    # Awaited before any input offset is committed: what was processed must be stored.
+    before_commit: Callable[[], Awaitable[None]] | None = None
+    # Awaited once the inputs have stopped, before the consumer leaves the group: the last
+    # of what this worker stored reaches Kafka before another worker recovers it.
+    settle: Callable[[], Awaitable[None]] | None = None
 
     def _new_transport(self) -> TransportT:
         return BatchedFetchTransport(self.conf.broker_consumer, self)
@@ -65,6 +70,8 @@ class HubApp(faust.App):
         """Stop taking input (a batch under way finishes), then stop as Faust does."""
         for component in reversed(self.inputs):
             await component.stop()
+        if self.settle is not None:
+            await self.settle()
         await super().on_stop()
 
     async def on_shutdown(self) -> None:
@@ -122,6 +129,13 @@ class BatchedFetchConsumer(faust_aiokafka.Consumer):
             return records
         queue.put(before, self.app.consumer_generation_id, inputs)
         return {tp: batch for tp, batch in records.items() if tp not in inputs}
+
+    async def _commit(self, offsets: Mapping[TP, int]) -> bool:
+        """Commit once the app's `before_commit` has returned (both paths commit here)."""
+        before = getattr(self.app, "before_commit", None)
+        if before is not None:
+            await before()
+        return bool(await super()._commit(offsets))
 
     async def commit_positions(self, offsets: Mapping[tuple[str, int], int]) -> None:
         """Commit the next offsets of input partitions the hub processed itself (those

@@ -188,6 +188,10 @@ class Hub:
         self.changelog = ChangelogWriter(settings.client_options(), on_failure=self._lost_changes)
         self.request_table.changelog = self.changelog
         self.position_table.changelog = self.changelog
+        # An input offset is committed only once the state it led to is on the changelogs:
+        # a worker that finds no stored position starts at the committed offset.
+        self.app.before_commit = self.changelog.flush
+        self.app.settle = self._settle
         positions = PositionStore(self.position_table)
         self.clock_feed = ClockFeed(settings.kafka, self.topics.clock, self.clock)
         options = settings.client_options()
@@ -292,6 +296,12 @@ class Hub:
             self.writer.forget()
             self.ledger.restart_watch()
             self.core.revoke()
+
+    async def _settle(self) -> None:
+        """Stopping: nothing more is stored (the core stays locked), and what was stored is
+        on the changelogs before the consumer leaves the group."""
+        await self.core.lock.acquire()
+        await self.changelog.flush()
 
     def _on_assigned(self, sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
         assigned: set[Any] = kwargs.get("assigned") or (args[0] if args else set())

@@ -16,7 +16,10 @@ from schemas.audit import AuditEvent
 from schemas.enums import Country, MessageKind
 from schemas.envelope import encode, header_map
 from schemas.topics import Topics, partition_for
+from streams.changelog import Change
 from streams.lifecycle import RequestEntry
+from streams.settings import HubSettings
+from streams.worker import Hub
 from tests.factories import make_message, make_request
 from tests.support import (
     HubProcess,
@@ -106,3 +109,26 @@ async def test_a_restarted_worker_recovers_both_tables_from_the_changelogs(
         header_map(r.headers)["ce_id"] for r in await read_all(bootstrap, topics.inbox(RECIPIENT))
     ]
     assert sorted(delivered) == sorted(ids)
+
+
+def test_the_hubs_tables_hand_their_changes_to_its_own_writer(tmp_path: Path) -> None:
+    """Without a broker: a write or a delete on either table becomes a change for the hub's
+    changelog writer, in the table's stage, and nothing for Faust's producer."""
+    topics = Topics("t")
+    hub = Hub(HubSettings(bootstrap="127.0.0.1:9", topics=topics, data_dir=tmp_path))
+    hub.request_table["req-1"] = b"{}"
+    hub.position_table[f"{topics.outbox(SENDER)}/3"] = b"12"
+    del hub.request_table["req-1"]
+
+    state, positions = hub.changelog.buffer.take()
+
+    requests = f"{topics.hub_group}-requests-changelog"
+    partition = partition_for(b"req-1", topics.partitions)
+    assert state == [
+        Change(requests, partition, b'"req-1"', b"{}"),
+        Change(requests, partition, b'"req-1"', None),
+    ]
+    key = json.dumps(f"{topics.outbox(SENDER)}/3").encode()
+    assert positions == [Change(f"{topics.hub_group}-positions-changelog", 3, key, b"12")]
+    assert hub.request_table.get("req-1") is None
+    assert hub.position_table[f"{topics.outbox(SENDER)}/3"] == b"12"
