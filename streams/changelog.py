@@ -154,9 +154,7 @@ class ChangelogWriter:
         """Each stage's changes, in order, once the stage before is acknowledged."""
         assert self._producer is not None
         for changes in stages:
-            futures: list[Any] = []
-            batches = PartitionBatches(self._producer, futures)
-            try:
+            async with PartitionBatches(self._producer) as batches:
                 for change in changes:
                     await batches.append(
                         change.topic,
@@ -165,11 +163,3 @@ class ChangelogWriter:
                         value=change.value,
                         headers=[],
                     )
-                await batches.send_all()
-            finally:
-                outcomes = await asyncio.gather(*futures, return_exceptions=True)
-            for outcome in outcomes:
-                if isinstance(outcome, asyncio.CancelledError):  # not this task's own
-                    raise RuntimeError("a changelog batch was cancelled") from outcome
-                if isinstance(outcome, BaseException):
-                    raise outcome

@@ -3,19 +3,45 @@ one acknowledgement to wait for per batch instead of one per record."""
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+from types import TracebackType
+from typing import Any, Self
 
 from aiokafka import AIOKafkaProducer
 
 
 class PartitionBatches:
-    """Record batches being filled, one per topic and partition, for `producer`; each
-    batch sent adds its future to `futures`."""
+    """Record batches being filled, one per topic and partition, for `producer`. Used as
+    `async with`: on leaving, the batches still open are sent and every batch sent is
+    waited for; the first failure is raised once all have settled, so a retry never
+    overtakes a record still in flight (an audit chain would fork)."""
 
-    def __init__(self, producer: AIOKafkaProducer, futures: list[Any]) -> None:
+    def __init__(self, producer: AIOKafkaProducer) -> None:
         self.producer = producer
-        self.futures = futures
+        self.futures: list[Any] = []  # one acknowledgement per batch sent
         self._open: dict[tuple[str, int], Any] = {}
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        try:
+            if exc_type is None:
+                await self.send_all()
+        finally:
+            outcomes = await asyncio.gather(*self.futures, return_exceptions=True)
+        if exc_type is not None:
+            return  # the failure that ended the block is the one raised
+        for outcome in outcomes:
+            if isinstance(outcome, asyncio.CancelledError):  # not the caller's own
+                raise RuntimeError("a record batch was cancelled") from outcome
+            if isinstance(outcome, BaseException):
+                raise outcome
 
     async def append(
         self,

@@ -11,7 +11,6 @@ future per batch instead of one per record. The producer and the audit reader li
 
 from __future__ import annotations
 
-import asyncio
 import random
 from collections.abc import Sequence
 from typing import Any
@@ -77,23 +76,13 @@ class OutputWriter:
     async def write(self, results: Sequence[Effects]) -> None:
         """Seal the audit records and send every output; return when all are acknowledged."""
         assert self._producer is not None, "OutputWriter.start() first"
-        futures: list[Any] = []
-        try:
-            await self._send_all(results, futures)
-        finally:
-            # Every send settles before a failure is raised, so a retry never overtakes
-            # a record still in flight (the audit chain would fork).
-            outcomes = await asyncio.gather(*futures, return_exceptions=True)
-        for outcome in outcomes:
-            if isinstance(outcome, BaseException):
-                raise outcome
+        async with PartitionBatches(self._producer) as batches:
+            await self._fill(results, batches)
 
-    async def _send_all(self, results: Sequence[Effects], futures: list[Any]) -> None:
+    async def _fill(self, results: Sequence[Effects], batches: PartitionBatches) -> None:
         """Every record goes into the batch of its topic and partition, in order; a batch
         is sent when full and the rest at the end: one acknowledgement per batch, not one
         per record (about a third of the producer's cost per message)."""
-        assert self._producer is not None
-        batches = PartitionBatches(self._producer, futures)
         for effects in results:
             for out in effects.outputs:
                 partition = out.partition
@@ -117,7 +106,6 @@ class OutputWriter:
                     value=sealed,
                     headers=[("onestop_record_id", record.record_id.encode())],
                 )
-        await batches.send_all()
 
     async def _partition_of(self, topic: str, key: bytes | None) -> int:
         """The partition the producer's default partitioner gives `key` (murmur2; a

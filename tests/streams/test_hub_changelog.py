@@ -10,11 +10,9 @@ import asyncio
 import json
 from pathlib import Path
 
-from aiokafka import AIOKafkaProducer
-
 from schemas.audit import AuditEvent
 from schemas.enums import Country, MessageKind
-from schemas.envelope import encode, header_map
+from schemas.envelope import header_map
 from schemas.topics import Topics, partition_for
 from streams.changelog import Change
 from streams.lifecycle import RequestEntry
@@ -27,28 +25,13 @@ from tests.support import (
     create_topics,
     read_all,
     read_until,
+    send_messages,
     start_clock,
     wait_for_hub,
 )
 
 SENDER, RECIPIENT = Country.PL, Country.LT
 REQUESTS = 60
-
-
-async def send(bootstrap: str, topics: Topics, clock_offset: int, ids: list[str]) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
-    await producer.start()
-    try:
-        for request_id in ids:
-            record = encode(
-                make_request(request_id, SENDER, RECIPIENT),
-                extensions={"clockoffset": str(clock_offset)},
-            )
-            await producer.send_and_wait(
-                topics.outbox(SENDER), value=record.value, key=record.key, headers=record.headers
-            )
-    finally:
-        await producer.stop()
 
 
 def duplicates(hub: HubProcess) -> float:
@@ -65,9 +48,10 @@ async def test_a_restarted_worker_recovers_both_tables_from_the_changelogs(
     await create_topics(bootstrap, topics, [SENDER, RECIPIENT])
     offset = await start_clock(bootstrap, topics, make_message(MessageKind.REQUEST).sent_at, 1)
     ids = [f"changelog-{n:03d}" for n in range(REQUESTS)]
+    messages = [make_request(request_id, SENDER, RECIPIENT) for request_id in ids]
     with HubProcess(bootstrap, topics, tmp_path / "first") as first:
         await wait_for_hub(bootstrap, topics)
-        await send(bootstrap, topics, offset, ids)
+        await send_messages(bootstrap, topics, messages, offset)
         await read_until(
             bootstrap,
             topics.audit,
@@ -98,7 +82,7 @@ async def test_a_restarted_worker_recovers_both_tables_from_the_changelogs(
 
     with HubProcess(bootstrap, topics, tmp_path / "second") as second:
         await wait_for_hub(bootstrap, topics)
-        await send(bootstrap, topics, offset, ids)  # the same messages again
+        await send_messages(bootstrap, topics, messages, offset)  # the same messages again
         for _ in range(120):
             if duplicates(second) >= REQUESTS:
                 break
