@@ -1,5 +1,12 @@
-"""The audit trail (Directive 2016/680 Art. 25): one record per processing operation,
+"""The audit trail (Directive 2016/680 Art. 25): a record of every processing operation,
 hash-chained per partition so that any alteration, removal, insertion or reordering shows.
+
+The hub writes one record per input. When handling the input also passed the message on
+(an opening collected and disclosed to its recipient, an answer recorded and disclosed to
+the requester), that one record logs both: `operation` is the first, `recipients` and
+`details.disclosure` (its justification) the disclosure, and `operations` lists them.
+Trails written before 2026-12-06 log such a disclosure as a `delivered` record of its
+own; readers take both forms.
 
 A record's `record_id` is derived from the input that caused it, so a record written twice
 after a crash (at-least-once redelivery) is recognised as the same record.
@@ -39,7 +46,7 @@ class AuditEvent(StrEnum):
     """What happened, in the hub's terms."""
 
     RECEIVED = "received"  # an opening message was collected and its clock started
-    DELIVERED = "delivered"  # a message was disclosed to its recipient
+    DELIVERED = "delivered"  # a message was disclosed (trails before 2026-12-06 only)
     ANSWERED = "answered"  # a reply settled a request
     REFUSED = "refused"
     PARTIALLY_ANSWERED = "partially_answered"
@@ -102,6 +109,21 @@ class AuditRecord(BaseModel):
                 f"not {type(self.details).__name__}"
             )
         return self
+
+    @property
+    def disclosed(self) -> bool:
+        """Whether this record logs a disclosure of the message to `recipients`: a
+        `delivered` record, or one whose operation also passed the message on."""
+        return self.event is AuditEvent.DELIVERED or (
+            getattr(self.details, "disclosure", None) is not None
+        )
+
+    @property
+    def operations(self) -> tuple[Operation, ...]:
+        """Every processing operation this record logs, `operation` first."""
+        if self.operation is not Operation.DISCLOSURE and self.disclosed:
+            return (self.operation, Operation.DISCLOSURE)
+        return (self.operation,)
 
     @field_serializer("details")
     def _details_on_the_wire(self, details: AuditDetails) -> dict[str, Any]:

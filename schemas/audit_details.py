@@ -35,6 +35,10 @@ class Details(BaseModel):
     request_kind: MessageKind | None = None
     urgency: Urgency | None = None
     input: str | None = None  # the record it came from, `<topic>/<partition>/<offset>`
+    # Why the message was passed on to the record's `recipients`, when the operation
+    # logged also disclosed it (Art. 25: a disclosure's justification). Trails before
+    # 2026-12-06 logged that disclosure as a `delivered` record of its own instead.
+    disclosure: str | None = None
 
     def wire(self) -> dict[str, Any]:
         """The details as written to the audit topic: only the fields that were given."""
@@ -60,7 +64,8 @@ class ReceivedDetails(Details):
 
 
 class DeliveredDetails(Details):
-    """A message was disclosed to its recipient."""
+    """A message was disclosed to its recipient (trails before 2026-12-06: the hub now
+    logs the disclosure in the record of the operation that caused it)."""
 
 
 class AnswerDetails(Details):

@@ -19,7 +19,6 @@ from schemas.audit import AuditEvent, AuditRecord, Operation, audit_record_id, e
 from schemas.audit_details import (
     AnswerDetails,
     AuditDetails,
-    DeliveredDetails,
     OverdueDetails,
     ReceivedDetails,
 )
@@ -187,6 +186,7 @@ class Exchange:
             received["limit_why"] = limit.why
             if request.deadline is not None:
                 received["deadline"] = request.deadline
+        received["disclosure"] = f"disclosed to {message.recipient.value}: {decision.reason}"
         effects.audit.append(
             self._record(
                 inbound,
@@ -198,24 +198,9 @@ class Exchange:
                 wall,
                 justification=f"{kind.value} received from {message.sender.value} (Art. 14)",
                 before=RequestState.SUBMITTED,
-                after=RequestState.VALIDATED,
-                details=trusted(ReceivedDetails, **_request_fields(request, inbound), **received),
-            )
-        )
-        effects.audit.append(
-            self._record(
-                inbound,
-                AuditEvent.DELIVERED,
-                Operation.DISCLOSURE,
-                message,
-                request,
-                now,
-                wall,
-                justification=f"disclosed to {message.recipient.value}: {decision.reason}",
-                before=RequestState.ROUTED,
                 after=RequestState.DELIVERED,
                 recipients=[message.recipient],
-                details=trusted(DeliveredDetails, **_request_fields(request, inbound)),
+                details=trusted(ReceivedDetails, **_request_fields(request, inbound), **received),
             )
         )
         return effects
@@ -281,23 +266,13 @@ class Exchange:
                 f"{request.request_id}",
                 before=request.state,
                 after=after.state,
-                details=trusted(AnswerDetails, **_request_fields(after, inbound), **answer),
-            )
-        )
-        effects.audit.append(
-            self._record(
-                inbound,
-                AuditEvent.DELIVERED,
-                Operation.DISCLOSURE,
-                message,
-                after,
-                now,
-                wall,
-                justification=f"{kind.value} disclosed to {message.recipient.value}",
-                before=after.state,
-                after=after.state,
                 recipients=[message.recipient],
-                details=trusted(DeliveredDetails, **_request_fields(after, inbound)),
+                details=trusted(
+                    AnswerDetails,
+                    **_request_fields(after, inbound),
+                    **answer,
+                    disclosure=f"{kind.value} disclosed to {message.recipient.value}",
+                ),
             )
         )
         return effects

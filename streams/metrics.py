@@ -135,9 +135,9 @@ class HubMetrics:
         level = details.urgency if isinstance(details, Details) else None
         urgency = level.value if level is not None else "non_urgent"
         kind = record.kind.value if record.kind else "unknown"
+        if record.disclosed:
+            self.messages.labels(kind, "delivered").inc()
         match record.event:
-            case AuditEvent.DELIVERED:
-                self.messages.labels(kind, "delivered").inc()
             case AuditEvent.REJECTED:
                 self.messages.labels(kind, "rejected").inc()
                 reason = details.reason if isinstance(details, RejectedDetails) else "invalid"

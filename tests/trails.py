@@ -195,11 +195,11 @@ def worked_scenario() -> ExchangeTrail:
     )
     t.request("R4", Country.DE, Country.PL, at=hours(1.5), accessibility=Accessibility.INDIRECT)
     t.answer("R1", MessageKind.REPLY, at=hours(2))
-    t.redeliver(t.records[-2])  # the ANSWERED record, before its DELIVERED one
+    t.redeliver(t.records[-1])  # the ANSWERED record
     t.request("R6", Country.LT, Country.DE, at=hours(2), kind=MessageKind.PRUM_QUERY)
     t.answer("R6", MessageKind.PRUM_RESULT, at=hours(2) + timedelta(minutes=5))
     t.refuse("R3", [RefusalGround.NATIONAL_SECURITY], at=hours(3))
-    r3_refusal = t.records[-2]
+    r3_refusal = t.records[-1]
     t.answer("R1", MessageKind.REPLY, at=hours(3))  # a second reply: rejected, bad state
     t.redeliver(r3_refusal)
     t.request("R5", Country.PL, Country.LT, at=hours(4), urgency=Urgency.URGENT)

@@ -148,7 +148,7 @@ def step_of(placed: Placed) -> Step:
     return Step(
         record_id=record.record_id,
         event=record.event.value,
-        operation=record.operation.value,
+        operation=" + ".join(operation.value for operation in record.operations),
         actor=record.actor,
         exercise_time=record.exercise_time,
         wall_time=record.wall_time,

@@ -54,7 +54,10 @@ def test_every_event_is_written_as_pydantic_writes_it(monkeypatch: pytest.Monkey
     records = records_of_every_event(monkeypatch)
     events = {record.event for record in records}
 
-    assert events >= set(AuditEvent) - {AuditEvent.ACKNOWLEDGED, AuditEvent.PARTIALLY_ANSWERED}
+    # The hub no longer writes `delivered` records (trails before 2026-12-06 have them:
+    # their hashes are checked with the committed trails of tests/schemas/trails).
+    not_written = {AuditEvent.ACKNOWLEDGED, AuditEvent.PARTIALLY_ANSWERED, AuditEvent.DELIVERED}
+    assert events >= set(AuditEvent) - not_written
     for record in records:
         sealed = ChainHead().seal_json(record)
         assert sealed == pydantic_sealed(record), record.event

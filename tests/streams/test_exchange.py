@@ -127,19 +127,29 @@ class TestDeliveryOfARequest:
 
 
 class TestAuditOfARequest:
-    def test_received_and_delivered_pair(self, delivered: Effects) -> None:
-        assert [(a.event, a.operation, a.record_id) for a in delivered.audit] == [
-            (AuditEvent.RECEIVED, Operation.COLLECTION, "PL-request-1/received"),
-            (AuditEvent.DELIVERED, Operation.DISCLOSURE, "PL-request-1/delivered"),
+    def test_one_record_logs_the_collection_and_the_disclosure(self, delivered: Effects) -> None:
+        assert [(a.event, a.operations, a.record_id) for a in delivered.audit] == [
+            (
+                AuditEvent.RECEIVED,
+                (Operation.COLLECTION, Operation.DISCLOSURE),
+                "PL-request-1/received",
+            ),
         ]
+        record = delivered.audit[0]
+        assert (record.state_before, record.state_after) == (
+            RequestState.SUBMITTED,
+            RequestState.DELIVERED,
+        )
 
     def test_records_sit_on_the_inputs_partition(
         self, delivered: Effects, request_inbound: Inbound
     ) -> None:
         assert {a.partition for a in delivered.audit} == {request_inbound.partition}
 
-    def test_disclosure_names_the_recipient(self, delivered: Effects) -> None:
-        assert delivered.audit[1].recipients == [Country.DE]
+    def test_disclosure_names_the_recipient_and_why(self, delivered: Effects) -> None:
+        record = delivered.audit[0]
+        assert record.recipients == [Country.DE]
+        assert record.details.wire()["disclosure"].startswith("disclosed to DE: ")
 
     def test_same_input_gives_the_same_records(self, request_inbound: Inbound) -> None:
         first = Exchange(TOPICS, DIRECTIVE_2023_977, RoutingConfig(), {})
@@ -193,11 +203,16 @@ class TestAnswers:
     ) -> None:
         effects = send(exchange, K.REPLY)
 
-        assert [(a.event, a.record_id) for a in effects.audit] == [
-            (AuditEvent.ANSWERED, "DE-reply-1/answered"),
-            (AuditEvent.DELIVERED, "DE-reply-1/delivered"),
+        assert [(a.event, a.operations, a.record_id) for a in effects.audit] == [
+            (
+                AuditEvent.ANSWERED,
+                (Operation.COLLECTION, Operation.DISCLOSURE),
+                "DE-reply-1/answered",
+            ),
         ]
         assert effects.audit[0].details.wire()["on_time"] is True
+        assert effects.audit[0].recipients == [Country.PL]
+        assert effects.audit[0].details.wire()["disclosure"] == "reply disclosed to PL"
 
     def test_refusal_grounds_are_audited(self, exchange: Exchange, delivered: Effects) -> None:
         effects = send(exchange, K.REFUSAL)
@@ -572,11 +587,7 @@ class TestLateAnswer:
     ) -> None:
         effects = self.late(exchange, timedelta(minutes=1))
 
-        assert [a.event for a in effects.audit] == [
-            AuditEvent.OVERDUE,
-            AuditEvent.ANSWERED,
-            AuditEvent.DELIVERED,
-        ]
+        assert [a.event for a in effects.audit] == [AuditEvent.OVERDUE, AuditEvent.ANSWERED]
         assert effects.overdue is not None and effects.settled is not None
         assert effects.audit[1].details.wire()["on_time"] is False
         notices = [
@@ -592,7 +603,7 @@ class TestLateAnswer:
     ) -> None:
         effects = self.late(exchange, timedelta(0))
 
-        assert [a.event for a in effects.audit] == [AuditEvent.ANSWERED, AuditEvent.DELIVERED]
+        assert [a.event for a in effects.audit] == [AuditEvent.ANSWERED]
         assert effects.audit[0].details.wire()["on_time"] is True
 
     def test_the_overdue_record_is_the_one_a_deadline_check_would_write(self, store: Store) -> None:

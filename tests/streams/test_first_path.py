@@ -78,13 +78,12 @@ async def test_request_and_reply_travel_through_the_hub(
     audit = [
         AuditRecord.model_validate_json(r.value) for r in await read_all(bootstrap, topics.audit)
     ]
-    events = [(r.event, r.kind) for r in audit if r.request_id == "pl-req-1"]
-    assert [e for e, _ in events] == [
-        AuditEvent.RECEIVED,
-        AuditEvent.DELIVERED,
-        AuditEvent.ANSWERED,
-        AuditEvent.DELIVERED,
+    # One record per input, each logging its disclosure too.
+    assert [(r.event, r.recipients) for r in audit if r.request_id == "pl-req-1"] == [
+        (AuditEvent.RECEIVED, [Country.LT]),
+        (AuditEvent.ANSWERED, [Country.PL]),
     ]
+    assert all(r.disclosed for r in audit if r.request_id == "pl-req-1")
     answered = next(r for r in audit if r.event is AuditEvent.ANSWERED)
     assert answered.details.wire()["on_time"] is True
     # LT answered one exercise hour after receipt (speed 3600: one wall second), within 8 h.

@@ -10,7 +10,6 @@ import asyncio
 import json
 from pathlib import Path
 
-from schemas.audit import AuditEvent
 from schemas.enums import Country, MessageKind
 from schemas.envelope import header_map
 from schemas.topics import Topics, partition_for
@@ -55,7 +54,7 @@ async def test_a_restarted_worker_recovers_both_tables_from_the_changelogs(
         await read_until(
             bootstrap,
             topics.audit,
-            lambda rs: sum(r.event is AuditEvent.DELIVERED for r in audit_records(rs)) >= REQUESTS,
+            lambda rs: sum(r.disclosed for r in audit_records(rs)) >= REQUESTS,
         )
         assert first.process is not None and first.process.poll() is None, first.log()
     # Stopped (SIGTERM): what it stored is on the changelogs.

@@ -112,7 +112,7 @@ async def test_pause_suspension_speed_change_and_jump(
         r2 = request("r2", Urgency.URGENT, Accessibility.DIRECT)
         await send_messages(bootstrap, topics, [r1, r2], offset)  # type: ignore[list-item]
         # A node answers what it was delivered: wait as it would.
-        delivered = [has(r, AuditEvent.DELIVERED) for r in ("r1", "r2")]
+        delivered = [has(r, AuditEvent.RECEIVED) for r in ("r1", "r2")]
         await read_until(bootstrap, topics.audit, lambda rs: all(d(rs) for d in delivered))
         await send_messages(
             bootstrap,

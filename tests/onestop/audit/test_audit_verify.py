@@ -55,7 +55,8 @@ ANSWERS = NodeProfile(
 REFUSES = ANSWERS.model_copy(update={"refusal_share": 1.0})
 # PL answers what it receives, LT refuses: two requests each way.
 REQUESTS = [("pl-1", Country.PL), ("pl-2", Country.PL), ("lt-1", Country.LT), ("lt-2", Country.LT)]
-RECORDS = 4 * len(REQUESTS) + 1  # four per request, and the exercise control of the start
+# Two records per request (its opening, its answer) and the exercise control of the start.
+RECORDS = 2 * len(REQUESTS) + 1
 
 
 @dataclass

@@ -65,8 +65,8 @@ class TestSummary:
             rejected=1,
             clarification_requests=1,
             delayed=1,
-            records=35,
-            unique_records=33,
+            records=20,
+            unique_records=18,
             duplicates=2,
             first_received_at="2026-03-02T08:00:00Z",
             as_of="2026-03-12T09:30:00Z",
@@ -202,7 +202,7 @@ class TestTables:
 
     def test_chain_checked_from_the_records_when_not_given(self, report: Report) -> None:
         assert report.chain == ChainCheck(
-            intact=True, records=35, unique=33, duplicates=2, faults=[]
+            intact=True, records=20, unique=18, duplicates=2, faults=[]
         )
 
     def test_a_given_chain_check_is_reported(self) -> None:
