@@ -9,6 +9,7 @@ import { byId, fill, h, showError } from "./console-ui.js";
 
 // Details worth reading at a glance, in this order, with what a trainer calls them.
 const KEY_DETAILS = [
+  ["disclosure", "Disclosure (Art. 25)"],
   ["route_reason", "Channel chosen (Art. 13)"],
   ["fallback_from", "Fallback from"],
   ["limit_why", "Time limit"],

@@ -344,6 +344,7 @@ async def test_a_trainer_runs_the_baltic_drill_from_the_browser(
     received = inspector.locator(f"{tagged('inspector-step')}[data-event=received]")
     await expect(received).to_have_count(1)
     await expect(received).to_contain_text("SIENA by default (Art. 13)")
+    await expect(received).to_contain_text("disclosed to PL: SIENA by default (Art. 13)")
     await expect(received.locator(tagged("step-kafka"))).to_contain_text(f"{namespace}.audit")
     await steps.shot(page, "inspector")
     raw = inspector.locator(tagged("raw-event"), has_text="eu.onestop.request.v1")
