@@ -6,7 +6,7 @@ import { api, query } from "./console-api.js";
 import { canSteer, exerciseRunning, on, state } from "./console-state.js";
 import { formatSpeed } from "./console-statusbar.js";
 import { countdown, exerciseNow, parseTime, sinceStart, speedMeaning } from "./console-time.js";
-import { byId, clearErrors, fill, h, showError } from "./console-ui.js";
+import { byId, clearErrors, counted, fill, h, showError } from "./console-ui.js";
 
 let refresh = async () => {};
 
@@ -101,7 +101,7 @@ function setUpPreviews() {
     const preview = await api("GET", `/clock/preview/speed${query({ speed })}`);
     return previewList(preview.affected,
       `No open request would fall due within the next ten wall-clock minutes at ×${formatSpeed(speed)}.`,
-      (n) => `${n} open request${n === 1 ? "" : "s"} would fall due within the next ten wall-clock minutes at ×${formatSpeed(speed)}:`);
+      (n) => `${counted(n, "open request")} would fall due within the next ten wall-clock minutes at ×${formatSpeed(speed)}:`);
   });
   const jumpDialog = byId("jump-dialog");
   const jumpInput = byId("jump-by");
@@ -110,7 +110,7 @@ function setUpPreviews() {
     const preview = await api("GET", `/clock/preview/jump${query({ by })}`);
     return previewList(preview.affected,
       `No open request would become overdue by jumping ${by}.`,
-      (n) => `${n} open request${n === 1 ? "" : "s"} would become overdue by jumping ${by}:`);
+      (n) => `${counted(n, "open request")} would become overdue by jumping ${by}:`);
   });
 }
 

@@ -7,7 +7,7 @@ import { api } from "./console-api.js";
 import { levelOf, timeLeft } from "./console-board.js";
 import { on, state } from "./console-state.js";
 import { countdown, exerciseNow, parseTime } from "./console-time.js";
-import { byId, fill, h, showError } from "./console-ui.js";
+import { byId, counted, fill, h, showError } from "./console-ui.js";
 
 const REFRESH_MS = 15_000;
 const RANK = { overdue: 4, late: 3, half: 2, ok: 1, stopped: 0, none: 0, settled: 0 };
@@ -99,7 +99,7 @@ function render() {
   const shown = desks;
   panel.hidden = shown.length === 0;
   byId("desks-count").textContent = shown.length
-    ? `${shown.length} desk${shown.length === 1 ? "" : "s"} · ${shown.reduce((n, d) => n + d.waiting, 0)} waiting` : "";
+    ? `${counted(shown.length, "desk")} · ${shown.reduce((n, d) => n + d.waiting, 0)} waiting` : "";
   byId("desk-address").textContent = `${window.location.origin}/desk`;
   cards = new Map();
   fill(byId("desk-cards"), shown.map((summary) => {

@@ -7,7 +7,7 @@ import { ENDINGS, label, PHASES } from "./console-labels.js";
 import { canSteer, changed, exerciseRunning, on, state } from "./console-state.js";
 import { formatSpeed } from "./console-statusbar.js";
 import { roughly, timedeltaSeconds } from "./console-time.js";
-import { byId, clearErrors, fill, h, setOptions, showError } from "./console-ui.js";
+import { byId, clearErrors, counted, fill, h, setOptions, showError } from "./console-ui.js";
 
 const UPLOAD = "__upload__";
 let upload = null; // {name, text, check} of the file read last
@@ -108,7 +108,7 @@ async function fileChosen() {
       fill(box, h("p", { class: "form-ok", dataset: { test: "scenario-ok" } }, `${file.name}: “${check.name}” is a valid scenario.`));
     } else {
       fill(box,
-        h("p", { class: "form-error" }, `${file.name} has ${check.problems.length} problem${check.problems.length === 1 ? "" : "s"}; fix the file and choose it again:`),
+        h("p", { class: "form-error" }, `${file.name} has ${counted(check.problems.length, "problem")}; fix the file and choose it again:`),
         h("ul", { class: "problems", dataset: { test: "scenario-problems" } }, check.problems.map((p) =>
           h("li", { dataset: { test: "scenario-problem" } },
             p.line ? h("span", { class: "mono" }, `line ${p.line}`) : null,

@@ -5,7 +5,7 @@ import { api } from "./console-api.js";
 import { ACCESSIBILITIES, CHANNELS, label, OPENING_KINDS, OUTCOMES, STATES, URGENCIES } from "./console-labels.js";
 import { changed, on, state } from "./console-state.js";
 import { clockLocal, countdown, parseTime, roughly, sinceStart, stampUtc } from "./console-time.js";
-import { byId, fill, h, showError } from "./console-ui.js";
+import { byId, counted, fill, h, showError } from "./console-ui.js";
 
 // Details worth reading at a glance, in this order, with what a trainer calls them.
 const KEY_DETAILS = [
@@ -141,7 +141,7 @@ function render(inspection) {
         }, "Note on it…"),
         h("button", { type: "button", class: "quiet", dataset: { test: "inspector-refresh" }, onclick: () => show(entry.request_id) }, "Refresh"))),
     summary(entry),
-    h("h4", {}, `Its life on the audit trail (${inspection.steps.length} records)`),
+    h("h4", {}, `Its life on the audit trail (${counted(inspection.steps.length, "record")})`),
     h("ol", { class: "steps", dataset: { test: "inspector-steps" } }, inspection.steps.map(stepItem)),
     h("h4", {}, `The messages it came from (${inspection.raw.length}, as Kafka holds them)`),
     h("div", { class: "raws", dataset: { test: "inspector-raw" } },

@@ -7,6 +7,11 @@ export function byId(id) {
   return found;
 }
 
+/** "1 record", "2 records": a count and its noun, plural unless the count is one. */
+export function counted(count, noun) {
+  return `${count} ${noun}${count === 1 ? "" : "s"}`;
+}
+
 /**
  * An element: h("td", {class: "x", dataset: {test: "y"}}, "text", child, ...).
  * Attributes with null/false values are left out; `text` children are escaped.

@@ -8,7 +8,7 @@ import { api } from "./console-api.js";
 import { ACCESSIBILITIES, CHANNELS, HANDLING_CODES, label, OPENING_KINDS, URGENCIES } from "./console-labels.js";
 import { changed, on, state } from "./console-state.js";
 import { exerciseNow, parseTime, roughly, sinceStart, stampUtc } from "./console-time.js";
-import { byId, fill, h, showError } from "./console-ui.js";
+import { byId, counted, fill, h, showError } from "./console-ui.js";
 import { groundLetter, MESSAGE_KINDS, PRUM_CATEGORIES, REFUSAL_GROUNDS, SIRENE_FORMS } from "./desk-labels.js";
 import { countdownOf } from "./desk-lists.js";
 import { desk } from "./desk-state.js";
@@ -183,7 +183,7 @@ export function renderDetail() {
       : null,
     detail && detail.steps.length
       ? h("details", { class: "detail-trail" },
-        h("summary", {}, `Audit trail (${detail.steps.length} records)`),
+        h("summary", {}, `Audit trail (${counted(detail.steps.length, "record")})`),
         h("ol", { class: "steps" }, detail.steps.map(stepItem)))
       : null);
   tickDetail();

@@ -10,7 +10,7 @@ import { follow, stop } from "./console-live.js";
 import { changed, on, state, touch } from "./console-state.js";
 import { formatSpeed } from "./console-statusbar.js";
 import { clockUtc, dateUtc, exerciseNow, learnServerClock, parseTime, roughly, sinceStart, speedMeaning } from "./console-time.js";
-import { byId, clearErrors, showError } from "./console-ui.js";
+import { byId, clearErrors, counted, showError } from "./console-ui.js";
 import { openRequest, setUpDetail, tickDetail } from "./desk-detail.js";
 import { setUpForms } from "./desk-forms.js";
 import { setUpLists, tickLists } from "./desk-lists.js";
@@ -165,7 +165,7 @@ async function loadDesk() {
     desk.unread = desk.watching ? new Set()
       : new Set(view.inbox.filter((e) => !e.settled_at && !opened.has(e.request_id)).map((e) => e.request_id));
     if (firstLoad && desk.unread.size && !desk.watching) {
-      notify("arrived", `${desk.unread.size} request${desk.unread.size === 1 ? "" : "s"} waiting for you`,
+      notify("arrived", `${counted(desk.unread.size, "request")} waiting for you`,
         "The soonest due is at the top of your inbox.");
     }
     firstLoad = false;

@@ -176,6 +176,7 @@ async def test_a_trainee_works_the_pl_desk_in_the_browser(
     # The urgent vehicle check: acknowledged, then answered before its limit.
     await open_request(desk, "urgent-vehicle")
     await expect(desk.locator(tagged("request-detail"))).to_contain_text("WPR 4410X")
+    await expect(desk.locator(tagged("request-detail"))).to_contain_text("Audit trail (1 record)")
     await answer(desk, "acknowledgement")
     await desk.check(tagged("answer-kind-reply"))
     await desk.fill(tagged("answer-information"), "Keeper: a leasing company in Warsaw")
