@@ -25,7 +25,7 @@ from typing import Any, Final
 import orjson
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_serializer, model_validator
 
-from schemas.audit_details import AuditDetails, DeliveredDetails, details_model
+from schemas.audit_details import AuditDetails, DeliveredDetails, Details, details_model
 from schemas.audit_wire import WIRE_OPTIONS, fields_of
 from schemas.enums import Channel, Country, MessageKind, RequestState
 
@@ -114,8 +114,9 @@ class AuditRecord(BaseModel):
     def disclosed(self) -> bool:
         """Whether this record logs a disclosure of the message to `recipients`: a
         `delivered` record, or one whose operation also passed the message on."""
+        details = self.details
         return self.event is AuditEvent.DELIVERED or (
-            getattr(self.details, "disclosure", None) is not None
+            isinstance(details, Details) and details.disclosure is not None
         )
 
     @property

@@ -9,9 +9,9 @@ The garbage collector is set as the hub's worker sets it (`onestop.cli.hub_worke
 start-up heap frozen, young collections every 20,000 net new objects), since at CPython's
 defaults it scans each batch's objects dozens of times and takes a quarter of the time.
 It prints the CPU per input of each run and their median, the audit records written per
-input and the bytes per input the hub would send. BENCHMARKS.md's tenth round was
-measured this way; interleave runs of the two trees being
-compared, since the machine's load moves every figure.
+input and the bytes per input the hub would send. BENCHMARKS.md's tenth round was measured
+this way; interleave runs of the two trees being compared, since the machine's load moves
+every figure.
 """
 
 from __future__ import annotations
