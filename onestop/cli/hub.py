@@ -70,6 +70,16 @@ def hub(
             "gather records: longer costs less CPU per message and adds latency up to it",
         ),
     ] = round(HubSettings.fetch_max_wait * 1000),
+    batch_wait: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            max=1000,
+            envvar="ONESTOP_HUB_BATCH_WAIT_MS",
+            help="Milliseconds the batch input path waits for a batch to fill once its first "
+            "record is there: longer costs less CPU per message and adds latency up to it",
+        ),
+    ] = round(HubSettings.batch_wait * 1000),
     credentials: CredentialsOption = None,
     principal: PrincipalOption = None,
 ) -> None:
@@ -97,6 +107,7 @@ def hub(
         settled_retention=retention,
         input=input_path,
         fetch_max_wait=fetch_wait / 1000,
+        batch_wait=batch_wait / 1000,
         access=access if logins.secure else None,
     )
     run_kafka(_prepare(logins, access, topics, settings.parties))
