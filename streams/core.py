@@ -193,11 +193,17 @@ class HubCore:
                 results.append(self.exchange.receive(inbound, now, wall))
         finally:
             self.exchange.store = self.requests
+        decided = time.perf_counter()
         await self.sink.write(results)
+        acknowledged = time.perf_counter()
         written = overlay.flush()
         last = {position_key(i.topic, i.partition): i.offset + 1 for i in inbounds}
         self.positions.update(last)
         self.account(results, written, time.perf_counter() - started, count)
+        phases = self.metrics.batch_phases
+        phases.labels("decide").observe(decided - started)
+        phases.labels("write").observe(acknowledged - decided)
+        phases.labels("store").observe(time.perf_counter() - acknowledged)
 
     async def _catch_up_clock(self, inbounds: Sequence[Inbound]) -> None:
         """Apply every clock command the senders had seen before timing their messages."""

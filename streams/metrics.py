@@ -16,6 +16,7 @@ ANSWER_BUCKETS = (60, 300, 900, 1800, 3600, 4 * 3600, 8 * 3600, 12 * 3600, 86400
                   7 * 86400, 14 * 86400)  # fmt: skip
 TRANSIT_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 PROCESSING_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5)
+PHASE_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.0075, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 5.0)
 
 
 M = TypeVar("M", bound=MetricWrapperBase)
@@ -110,6 +111,18 @@ class HubMetrics:
             "Wall seconds the hub spends on one message",
             buckets=PROCESSING_BUCKETS,
             registry=registry,
+        )
+        self.batch_phases = Series(
+            Histogram(
+                "onestop_hub_batch_phase_seconds",
+                "Wall seconds of each phase of one batch of input: deciding, with any wait "
+                "for the exercise clock (phase=decide), "
+                "writing the outputs until the broker acknowledged them (phase=write), "
+                "storing state and positions and counting (phase=store)",
+                ["phase"],
+                buckets=PHASE_BUCKETS,
+                registry=registry,
+            )
         )
         self.consumer_lag = Gauge(
             "onestop_hub_consumer_lag_messages",

@@ -310,3 +310,13 @@ class TestExerciseControl:
         await world.core.check_deadlines()
 
         assert world.sink.events() == []
+
+
+async def test_each_batch_is_timed_by_phase(world: World) -> None:
+    await world.core.process([world.inbound(MessageKind.REQUEST, offset=1)], 1)
+    await world.core.process([world.inbound(MessageKind.REQUEST, offset=2)], 1)
+
+    name = "onestop_hub_batch_phase_seconds"
+    for phase in ("decide", "write", "store"):
+        assert world.registry.get_sample_value(f"{name}_count", {"phase": phase}) == 2
+        assert (world.registry.get_sample_value(f"{name}_sum", {"phase": phase}) or 0) > 0
