@@ -1,5 +1,5 @@
 """`onestop hub` refuses a fetch wait or a batch wait it cannot use, naming the option,
-before it starts."""
+before it starts, and hands the waits it is given to the hub's settings."""
 
 from __future__ import annotations
 
