@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -26,6 +26,16 @@ from schemas.deadlines import RULE_SETS
 from schemas.enums import Country, RuleSetName
 from schemas.topics import Topics
 from streams.settings import DEFAULT_INPUT, HubSettings, InputPath
+
+
+def _wait_option(envvar: str, what: str, *, least: int) -> Any:
+    """A wait of the hub's in milliseconds (at most a second) that trades CPU for latency."""
+    return typer.Option(
+        min=least,
+        max=1000,
+        envvar=envvar,
+        help=f"Milliseconds {what}: longer costs less CPU per message and adds latency up to it",
+    )
 
 
 def hub(
@@ -62,22 +72,18 @@ def hub(
     ] = DEFAULT_INPUT,
     fetch_wait: Annotated[
         int,
-        typer.Option(
-            min=1,
-            max=1000,
-            envvar="ONESTOP_HUB_FETCH_WAIT_MS",
-            help="Milliseconds the broker may hold the hub's fetch of the outboxes to "
-            "gather records: longer costs less CPU per message and adds latency up to it",
+        _wait_option(
+            "ONESTOP_HUB_FETCH_WAIT_MS",
+            "the broker may hold the hub's fetch of the outboxes to gather records",
+            least=1,
         ),
     ] = round(HubSettings.fetch_max_wait * 1000),
     batch_wait: Annotated[
         int,
-        typer.Option(
-            min=0,
-            max=1000,
-            envvar="ONESTOP_HUB_BATCH_WAIT_MS",
-            help="Milliseconds the batch input path waits for a batch to fill once its first "
-            "record is there: longer costs less CPU per message and adds latency up to it",
+        _wait_option(
+            "ONESTOP_HUB_BATCH_WAIT_MS",
+            "the batch input path waits for a batch to fill once its first record is there",
+            least=0,
         ),
     ] = round(HubSettings.batch_wait * 1000),
     credentials: CredentialsOption = None,

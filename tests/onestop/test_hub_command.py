@@ -13,33 +13,26 @@ from typer.testing import CliRunner
 from onestop.cli import app
 from streams.settings import HubSettings
 
-
-@pytest.mark.parametrize(
-    ("argv", "env"),
-    [
-        (["hub", "--fetch-wait", "0"], {}),
-        (["hub", "--fetch-wait", "5000"], {}),
-        (["hub"], {"ONESTOP_HUB_FETCH_WAIT_MS": "soon"}),
-    ],
-)
-def test_a_fetch_wait_out_of_range_is_refused_by_name(argv: list[str], env: dict[str, str]) -> None:
-    outcome = CliRunner().invoke(app, argv, env=env)
-    assert outcome.exit_code == 2, outcome.output
-    assert "--fetch-wait" in outcome.output and "ONESTOP_HUB_FETCH_WAIT_MS" in outcome.output
+ENVVARS = {"--fetch-wait": "ONESTOP_HUB_FETCH_WAIT_MS", "--batch-wait": "ONESTOP_HUB_BATCH_WAIT_MS"}
 
 
 @pytest.mark.parametrize(
-    ("argv", "env"),
+    ("option", "argv", "env"),
     [
-        (["hub", "--batch-wait", "-1"], {}),
-        (["hub", "--batch-wait", "5000"], {}),
-        (["hub"], {"ONESTOP_HUB_BATCH_WAIT_MS": "later"}),
+        ("--fetch-wait", ["--fetch-wait", "0"], {}),
+        ("--fetch-wait", ["--fetch-wait", "5000"], {}),
+        ("--fetch-wait", [], {"ONESTOP_HUB_FETCH_WAIT_MS": "soon"}),
+        ("--batch-wait", ["--batch-wait", "-1"], {}),
+        ("--batch-wait", ["--batch-wait", "5000"], {}),
+        ("--batch-wait", [], {"ONESTOP_HUB_BATCH_WAIT_MS": "later"}),
     ],
 )
-def test_a_batch_wait_out_of_range_is_refused_by_name(argv: list[str], env: dict[str, str]) -> None:
-    outcome = CliRunner().invoke(app, argv, env=env)
+def test_a_wait_out_of_range_is_refused_by_name(
+    option: str, argv: list[str], env: dict[str, str]
+) -> None:
+    outcome = CliRunner().invoke(app, ["hub", *argv], env=env)
     assert outcome.exit_code == 2, outcome.output
-    assert "--batch-wait" in outcome.output and "ONESTOP_HUB_BATCH_WAIT_MS" in outcome.output
+    assert option in outcome.output and ENVVARS[option] in outcome.output
 
 
 def test_the_waits_asked_for_reach_the_hubs_settings(monkeypatch: pytest.MonkeyPatch) -> None:
