@@ -140,6 +140,12 @@ class HubMetrics:
         )
         for reason in ("skipped", "stalled"):
             self.read_back.labels(reason)  # both series exist from the start, at 0
+        self.recovery_reseeks = Counter(
+            "onestop_hub_recovery_reseeks_total",
+            "Changelog partitions the hub sought back during a table recovery because the "
+            "recovery had received none of their records for stall_patience seconds",
+            registry=registry,
+        )
 
     def observe_audit(self, record: AuditRecord) -> None:
         """Count what an audit record says happened (the audit trail is the one source)."""

@@ -57,7 +57,9 @@ class HubSettings:
     fetch_min_bytes: int = 32 * 1024  # the broker answers a fetch once it has this much
     fetch_max_wait: float = 0.010  # ... or once this many seconds have passed
     watch_interval: float = 5.0  # seconds between looks at the input partitions (lag, stalls)
-    stall_patience: float = 10.0  # seconds records taken from Kafka may wait for the agent
+    # Seconds records taken from Kafka may wait for the agent, or a table recovery wait
+    # for its next changelog record, before the hub reads them again.
+    stall_patience: float = 10.0
     # The hub's login on a secure broker (its `hub` principal); None: a plain connection.
     access: KafkaAccess | None = None
 

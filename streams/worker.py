@@ -5,11 +5,13 @@ every outbox in batches; the input ledger puts each batch in order and the core 
 writes and stores it. A batch that still fails after a few tries ends the process: Faust
 acknowledges a taken batch even when its processing raised, so only dying first keeps the
 batch for redelivery. Timers check deadlines and watch the input partitions (lag, records
-taken from Kafka that never reached the agent). Faust's tables hold the request state and
+taken from Kafka that never reached the agent); a watch of its own looks after table
+recovery (changelog records taken from Kafka that never reached it,
+`streams.recovery_watch`). Faust's tables hold the request state and
 the input positions, each on the changelog partition of the records it belongs to; their
 changes reach the changelogs through the hub's own `ChangelogWriter`, state before
-positions. The changelog writer, the ledger, the writer and the clock feed start with the
-app and stop after it.
+positions. The changelog writer, the ledger, the writer, the clock feed and the recovery
+watch start with the app and stop after it.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from streams.core import HubCore
 from streams.effects import Inbound
 from streams.ledger import InputLedger
 from streams.metrics import HubMetrics
+from streams.recovery_watch import RecoveryWatch
 from streams.settings import HubSettings, InputPath
 from streams.stores import PositionStore, RequestStore
 from streams.transport import BatchedFetchConsumer, HubApp, PromptTableManager
@@ -219,6 +222,13 @@ class Hub:
         # The changelog writer starts first and stops last: every table write comes after
         # its start and before its stop.
         self.app.components = [self.changelog, self.clock_feed, self.writer, self.ledger]
+        self.recovery_watch = RecoveryWatch(
+            self.app,
+            settings.watch_interval,
+            settings.stall_patience,
+            on_reseek=self.metrics.recovery_reseeks.inc,
+        )
+        self.app.components = [*self.app.components, self.recovery_watch]
         self.batch_input: BatchInput | None = None
         if settings.input is InputPath.BATCH:
             self.app.input_queue = InputQueue(self._outbox_names)
