@@ -31,9 +31,11 @@ Why partition ownership, state recovery and committed offsets stay consistent:
   the next offset the core stored in the position table after the batch's outputs were
   acknowledged (below it: a redelivery, skipped; beyond a gap: read back).
 - Committed offsets are only where to start reading. Faust never sees these records, so it
-  never acknowledges or commits them; `BatchInput` commits the processed positions through
-  the worker's consumer (the group member) at most every `commit_interval`, so a restarted
-  worker or a new owner starts near the stored position instead of at the log's start.
+  never acknowledges or commits them; `BatchInput` commits the positions the core stored
+  (`stored`, called by the core) through the worker's consumer (the group member) at most
+  every `commit_interval`, so a restarted worker or a new owner starts near the stored
+  position instead of at the log's start. Only stored positions: on the pipelined path a
+  batch returns before it is stored.
 - Bounded memory. While the queue holds `limit` records the consumer leaves the outbox
   partitions undrained: their fetched records wait in aiokafka's buffer, which fetches no
   more for them, while the changelogs keep flowing.
@@ -220,6 +222,12 @@ class BatchInput:
         with contextlib.suppress(asyncio.CancelledError):
             await task
 
+    def stored(self, positions: Mapping[tuple[str, int], int]) -> None:
+        """The core stored the state of input up to these next offsets: they may be
+        committed (only stored input: a worker that finds no stored position for a
+        partition starts at its committed offset)."""
+        self.uncommitted.update(positions)
+
     def revoke(self) -> None:
         """A rebalance: what was fetched and not processed is dropped, and what was
         processed is no longer this worker's to commit."""
@@ -250,7 +258,6 @@ class BatchInput:
                 if self.group.rebalancing() or self.group.generation() != generation:
                     continue
                 await self.process(batch)
-                self.uncommitted.update(next_positions(batch))
             # Outside the batch lock: a commit goes through the group consumer, which waits
             # for a rebalance under way, and a rebalance waits for `held`.
             await self._maybe_commit()

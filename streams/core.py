@@ -7,6 +7,15 @@ at any point therefore loses nothing: the input comes again, the same outputs (s
 are written again, and readers recognise them. `check_deadlines` finds due deadlines in a
 heap and flags them the same way.
 
+Pipelined (`pipelined=True`, the `pipelined` input path), the core decides a batch while
+the batch before it waits for its acknowledgements, over that batch's state not stored
+yet; it sends the new batch's outputs only once the one before is acknowledged and stored,
+so one batch at a time is on its way to the broker and the rule above holds batch by
+batch. Whatever reads the stored state (the deadline check, a rebalance, shutdown) first
+calls `drain()`. If the acknowledgements fail, nothing of that batch is stored and
+`on_lost` is told, so that the ledger judges its inputs against the stored positions
+again and reads them back.
+
 Its state sits behind small ports: a request store and a position store (mappings: Faust
 tables in the worker, dicts in tests), an output sink, a clock source (the exercise clock
 and its feed), a wall clock. Every time it reads comes from those clocks, so a test drives
@@ -16,8 +25,10 @@ it with a manual clock and no broker.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import time
-from collections.abc import Iterator, MutableMapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Final, Protocol
@@ -34,16 +45,26 @@ from streams.retention import Finished, RetentionQueue
 from streams.routing import routing_for
 from streams.settings import HubSettings
 
+log = logging.getLogger(__name__)
+
 #: No clock offset is known to be missing.
 NO_OFFSET_MISSING: Final = 2**62
+
+
+class Acknowledgements(Protocol):
+    """The broker's answers to the outputs of one batch, still to come."""
+
+    async def wait(self) -> None:
+        """Return once every output is acknowledged; raise if any is not."""
+        ...
 
 
 class OutputSink(Protocol):
     """Where the effects of a batch go: sealed, sent, and acknowledged by the broker."""
 
-    async def write(self, results: Sequence[Effects]) -> None:
-        """Write every output and audit record of `results`; return once all are
-        acknowledged, raise if any is not."""
+    async def send(self, results: Sequence[Effects]) -> Acknowledgements:
+        """Hand every output and audit record of `results` to the broker, in order; raise
+        if any cannot be sent. What it returns says when they are acknowledged."""
         ...
 
 
@@ -106,6 +127,21 @@ class Overlay(MutableMapping[str, RequestEntry]):
 
 
 @dataclass
+class InFlight:
+    """A batch decided, and once sent waiting for its acknowledgements to be stored."""
+
+    inbounds: list[Inbound]
+    results: list[Effects]
+    overlay: Overlay
+    count: int  # input records it stands for
+    started: float  # perf_counter() times
+    decided: float
+    sending: float = 0.0  # its outputs handed to the sink
+    acknowledged: float = 0.0
+    acknowledgements: Acknowledgements | None = None
+
+
+@dataclass
 class ClockWait:
     """The clock offset senders said they saw, and one that never came (pure)."""
 
@@ -138,7 +174,14 @@ class HubCore:
         clock_source: ClockSource,
         metrics: HubMetrics,
         wall: Clock | None = None,
+        pipelined: bool = False,
+        on_lost: Callable[[], None] | None = None,
+        on_stored: Callable[[Mapping[tuple[str, int], int]], None] | None = None,
     ) -> None:
+        """`pipelined`: decide each batch while the one before waits for its
+        acknowledgements (see `process`). `on_lost`: told when a batch sent is not
+        acknowledged; `on_stored`: given the next offset per (topic, partition) of each
+        batch stored."""
         self.settings = settings
         self.topics = settings.topics
         self.requests = requests
@@ -156,6 +199,11 @@ class HubCore:
         )
         self.owned: set[int] = set(range(self.topics.partitions))
         self.index_stale = True
+        self.pipelined = pipelined
+        self.on_lost = on_lost
+        self.on_stored = on_stored
+        self._in_flight: InFlight | None = None
+        self._store_tasks: set[asyncio.Task[None]] = set()
         self._clock_wait = ClockWait()
         self._configured_for: tuple[ExerciseSetup | None, frozenset[Channel] | None] = (
             None,
@@ -179,12 +227,58 @@ class HubCore:
         """Decide on `inbounds` (in order), write every output and wait for the broker's
         acknowledgements, then store the new state and the input positions. `count` is
         the number of input records this stands for, for the processing-time metric.
-        Call it holding `lock`."""
+        Call it holding `lock`.
+
+        Pipelined, a batch is decided while the one before still waits for its
+        acknowledgements (over that one's state, not yet stored), and its outputs are
+        sent only once those are in and that batch is stored: one batch at a time is on
+        its way to the broker, in order, as without the pipeline. The call returns with
+        its own batch in flight; the next call, `drain()`, or its own acknowledgements
+        (whichever comes first) store it."""
+        try:
+            batch = await self._decide(inbounds, count)
+        finally:
+            await self.drain()  # a failure leaves nothing half-stored behind it
+        batch.overlay.base = self.requests
+        batch.sending = time.perf_counter()
+        batch.acknowledgements = await self.sink.send(batch.results)
+        self._in_flight = batch
+        if self.pipelined:
+            task = asyncio.create_task(self._store_when_acknowledged(batch))
+            self._store_tasks.add(task)
+            task.add_done_callback(self._store_tasks.discard)
+        else:
+            await self.drain()
+
+    async def drain(self) -> None:
+        """Wait for the acknowledgements of the batch in flight, if there is one, and
+        store it. If they fail, nothing of it is stored, `on_lost` is told (its inputs are
+        to be processed again), and the failure is raised. Call it holding `lock`."""
+        batch, self._in_flight = self._in_flight, None
+        if batch is None or batch.acknowledgements is None:
+            return
+        try:
+            await batch.acknowledgements.wait()
+        except BaseException:
+            if self.on_lost is not None:
+                self.on_lost()
+            raise
+        batch.acknowledged = batch.acknowledged or time.perf_counter()
+        self._store(batch)
+
+    def close(self) -> None:
+        """Stop waiting in the background for a batch's acknowledgements (at shutdown,
+        after `drain()`)."""
+        for task in list(self._store_tasks):
+            task.cancel()
+
+    async def _decide(self, inbounds: list[Inbound], count: int) -> InFlight:
         started = time.perf_counter()
         await self._catch_up_clock(inbounds)
         wall = self.wall.now()
+        before = self._in_flight
+        overlay = Overlay(before.overlay if before is not None else self.requests)
         results: list[Effects] = []
-        overlay = Overlay(self.requests)
         self.exchange.store = overlay
         try:
             for inbound in inbounds:
@@ -193,17 +287,35 @@ class HubCore:
                 results.append(self.exchange.receive(inbound, now, wall))
         finally:
             self.exchange.store = self.requests
-        decided = time.perf_counter()
-        await self.sink.write(results)
-        acknowledged = time.perf_counter()
-        written = overlay.flush()
-        last = {position_key(i.topic, i.partition): i.offset + 1 for i in inbounds}
-        self.positions.update(last)
-        self.account(results, written, time.perf_counter() - started, count)
+        return InFlight(inbounds, results, overlay, count, started, time.perf_counter())
+
+    def _store(self, batch: InFlight) -> None:
+        storing = time.perf_counter()
+        written = batch.overlay.flush()
+        last = {(i.topic, i.partition): i.offset + 1 for i in batch.inbounds}
+        self.positions.update({position_key(*key): offset for key, offset in last.items()})
+        if self.on_stored is not None:
+            self.on_stored(last)
+        self.account(batch.results, written, time.perf_counter() - batch.started, batch.count)
         phases = self.metrics.batch_phases
-        phases.labels("decide").observe(decided - started)
-        phases.labels("write").observe(acknowledged - decided)
-        phases.labels("store").observe(time.perf_counter() - acknowledged)
+        phases.labels("decide").observe(batch.decided - batch.started)
+        phases.labels("write").observe(batch.acknowledged - batch.sending)
+        phases.labels("store").observe(time.perf_counter() - storing)
+
+    async def _store_when_acknowledged(self, batch: InFlight) -> None:
+        """Store `batch` as soon as it is acknowledged, unless a later call did first."""
+        assert batch.acknowledgements is not None
+        with contextlib.suppress(Exception):  # drain() raises it and tells on_lost
+            await batch.acknowledgements.wait()
+            batch.acknowledged = time.perf_counter()
+        if self._in_flight is not batch:
+            return
+        async with self.lock:
+            if self._in_flight is batch:
+                try:
+                    await self.drain()
+                except Exception:
+                    log.warning("a batch was not acknowledged; its inputs come again")
 
     async def _catch_up_clock(self, inbounds: Sequence[Inbound]) -> None:
         """Apply every clock command the senders had seen before timing their messages."""
@@ -226,12 +338,17 @@ class HubCore:
             self.exchange.routing = routing_for(setup, now, self.settings.routing)
             self.exchange.rules = (setup.rules if setup else None) or self.settings.rules
 
+    async def _write(self, results: Sequence[Effects]) -> None:
+        """Send `results` and wait until they are acknowledged (nothing is in flight)."""
+        await (await self.sink.send(results)).wait()
+
     # ---- time ----------------------------------------------------------------------------
 
     async def check_deadlines(self) -> None:
         """Flag the requests whose deadline has passed in exercise time (looking back by
         the settings' `lateness`, so that an answer sent in time is not beaten by the
         check). Call it holding `lock`, not while tables are being recovered."""
+        await self.drain()  # what is flagged below is judged on stored state
         now = self.clock.before(self.settings.lateness)
         self.configure(now)
         if self.index_stale:
@@ -248,7 +365,7 @@ class HubCore:
             results = [self.exchange.deadline_due(e.request_id, now, wall) for e in due]
         finally:
             self.exchange.store = self.requests
-        await self.sink.write(results)
+        await self._write(results)
         written = overlay.flush()
         self.account(results, written, 0.0, 0)
 
@@ -266,7 +383,7 @@ class HubCore:
             control_record(offset, command, self.clock.at(command.issued_at.timestamp()), wall)
             for offset, command in commands
         ]
-        await self.sink.write([Effects(audit=records)])
+        await self._write([Effects(audit=records)])
         self.positions[key] = commands[-1][0] + 1
 
     def let_go_of_finished(self) -> None:

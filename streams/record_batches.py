@@ -33,11 +33,21 @@ class PartitionBatches:
         try:
             if exc_type is None:
                 await self.send_all()
-        finally:
-            outcomes = await asyncio.gather(*self.futures, return_exceptions=True)
-        if exc_type is not None:
-            return  # the failure that ended the block is the one raised
-        for outcome in outcomes:
+        except BaseException:
+            await self.settled()
+            raise
+        if exc_type is None:
+            await self.wait()
+        else:
+            await self.settled()  # the failure that ended the block is the one raised
+
+    async def settled(self) -> list[Any]:
+        """Wait until every batch sent is acknowledged or failed; their outcomes."""
+        return await asyncio.gather(*self.futures, return_exceptions=True)
+
+    async def wait(self) -> None:
+        """Wait for every batch sent; raise the first failure once all have settled."""
+        for outcome in await self.settled():
             if isinstance(outcome, asyncio.CancelledError):  # not the caller's own
                 raise RuntimeError("a record batch was cancelled") from outcome
             if isinstance(outcome, BaseException):

@@ -19,6 +19,14 @@ class InputPath(StrEnum):
 
     STREAM = "stream"  # through Faust's stream, event by event, to the agent
     BATCH = "batch"  # from the worker's consumer in fetched batches (streams.batch_input)
+    # As batch, and each batch is decided while the one before waits for the broker's
+    # acknowledgements (streams.core).
+    PIPELINED = "pipelined"
+
+    @property
+    def batched(self) -> bool:
+        """Whether records reach the core from the consumer in batches (not the stream)."""
+        return self is not InputPath.STREAM
 
 
 #: The path a hub takes unless told otherwise: the one the whole fault suite passed with.

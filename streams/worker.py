@@ -218,6 +218,8 @@ class Hub:
             clock_source=self.clock_feed,
             metrics=self.metrics,
             wall=wall,
+            pipelined=settings.input is InputPath.PIPELINED,
+            on_lost=self._forget_progress,
         )
         # The changelog writer starts first and stops last: every table write comes after
         # its start and before its stop.
@@ -230,7 +232,7 @@ class Hub:
         )
         self.app.components = [*self.app.components, self.recovery_watch]
         self.batch_input: BatchInput | None = None
-        if settings.input is InputPath.BATCH:
+        if settings.input.batched:
             self.app.input_queue = InputQueue(self._outbox_names)
             self.batch_input = BatchInput(
                 self.app.input_queue,
@@ -241,7 +243,15 @@ class Hub:
             )
             self.app.components = [*self.app.components, self.batch_input]
             self.app.inputs = [self.batch_input]
+            self.core.on_stored = self.batch_input.stored
         self._wire()
+        log.info(
+            "hub %s: input path %s, batches of up to %d records gathered for %.0f ms",
+            settings.app_id,
+            settings.input.value,
+            settings.batch_size,
+            settings.batch_wait * 1000,
+        )
 
     # ---- wiring --------------------------------------------------------------------------
 
@@ -271,7 +281,7 @@ class Hub:
             except Exception:
                 # Entries taken from the heap were not flagged: rebuild it from the table.
                 log.exception("deadline check failed; the index is rebuilt")
-                hub.writer.forget()
+                hub._forget_progress()
                 hub.core.index_stale = True
 
         @self.app.timer(interval=self.settings.watch_interval, name="inputs")  # type: ignore[untyped-decorator]
@@ -300,8 +310,10 @@ class Hub:
         async with contextlib.AsyncExitStack() as quiet:
             if self.batch_input is not None:
                 await quiet.enter_async_context(self.batch_input.held())
-                self.batch_input.revoke()
             await quiet.enter_async_context(self.core.lock)
+            await self._drain()
+            if self.batch_input is not None:
+                self.batch_input.revoke()
             await self.changelog.flush()
             self.writer.forget()
             self.ledger.restart_watch()
@@ -311,7 +323,17 @@ class Hub:
         """Stopping: nothing more is stored (the core stays locked), and what was stored is
         on the changelogs before the consumer leaves the group."""
         await self.core.lock.acquire()
+        await self._drain()
+        self.core.close()
         await self.changelog.flush()
+
+    async def _drain(self) -> None:
+        """Store the batch in flight, if it is acknowledged (if not, its input comes
+        again: the core told the ledger)."""
+        try:
+            await self.core.drain()
+        except Exception:
+            log.warning("the batch in flight was not acknowledged; its input comes again")
 
     def _on_assigned(self, sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
         assigned: set[Any] = kwargs.get("assigned") or (args[0] if args else set())

@@ -25,7 +25,8 @@ from streams.record_batches import PartitionBatches
 
 
 class OutputWriter:
-    """Writes a batch's effects and returns once all are acknowledged (an `OutputSink`)."""
+    """Sends a batch's effects, whose acknowledgements the caller waits for (an
+    `OutputSink`)."""
 
     def __init__(
         self,
@@ -73,11 +74,18 @@ class OutputWriter:
         record: after a rebalance or a failed batch, another writer may have moved on."""
         self.auditor.forget(partitions or set(range(self.topics.partitions)))
 
-    async def write(self, results: Sequence[Effects]) -> None:
-        """Seal the audit records and send every output; return when all are acknowledged."""
+    async def send(self, results: Sequence[Effects]) -> PartitionBatches:
+        """Seal the audit records and hand every output to the producer; the batches
+        returned are acknowledged once their `wait()` returns."""
         assert self._producer is not None, "OutputWriter.start() first"
-        async with PartitionBatches(self._producer) as batches:
+        batches = PartitionBatches(self._producer)
+        try:
             await self._fill(results, batches)
+            await batches.send_all()
+        except BaseException:
+            await batches.settled()  # a retry never overtakes a record still in flight
+            raise
+        return batches
 
     async def _fill(self, results: Sequence[Effects], batches: PartitionBatches) -> None:
         """Every record goes into the batch of its topic and partition, in order; a batch

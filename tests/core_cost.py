@@ -37,7 +37,7 @@ from streams.effects import Effects, Inbound
 from streams.metrics import HubMetrics
 from streams.settings import HubSettings
 from tests.factories import make_inbound, make_message
-from tests.memory_exchange import AlwaysCaughtUp
+from tests.memory_exchange import ACKNOWLEDGED, Acknowledged, AlwaysCaughtUp
 
 TOPICS = Topics("cost")
 WALL = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
@@ -53,7 +53,7 @@ class SealingSink:
     records: int = 0
     sent_bytes: int = 0
 
-    async def write(self, results: Sequence[Effects]) -> None:
+    async def send(self, results: Sequence[Effects]) -> Acknowledged:
         for effects in results:
             for out in effects.outputs:
                 self.sent_bytes += len(out.record.value or b"")
@@ -62,6 +62,7 @@ class SealingSink:
                 self.sent_bytes += len(head.seal_json(record))
                 self.metrics.observe_audit(record)
                 self.records += 1
+        return ACKNOWLEDGED
 
 
 @dataclass(frozen=True)

@@ -51,6 +51,16 @@ class AlwaysCaughtUp:
         return []
 
 
+class Acknowledged:
+    """Acknowledgements already in: what an in-memory sink returns."""
+
+    async def wait(self) -> None:
+        return None
+
+
+ACKNOWLEDGED = Acknowledged()
+
+
 @dataclass
 class MemorySink:
     """The hub's output writer in memory: audit records sealed into chains as written,
@@ -60,7 +70,7 @@ class MemorySink:
     inbox: list[tuple[Country, Inbound]] = field(default_factory=list)
     heads: dict[int, ChainHead] = field(default_factory=dict)
 
-    async def write(self, results: Sequence[Effects]) -> None:
+    async def send(self, results: Sequence[Effects]) -> Acknowledged:
         for effects in results:
             for out in effects.outputs:
                 party = TOPICS.party_of(out.topic)
@@ -75,6 +85,7 @@ class MemorySink:
             for audit in effects.audit:
                 head = self.heads.setdefault(audit.partition, ChainHead())
                 self.records.append(head.seal(audit))
+        return ACKNOWLEDGED
 
 
 @dataclass

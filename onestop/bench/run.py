@@ -1,7 +1,7 @@
 """The benchmark behind `onestop bench`: one broker, one load generator, one service after
 the other, each in a namespace of its own.
 
-1. The hub on each input path asked for (`onestop hub --input batch|stream`): its max
+1. The hub on each input path asked for (`onestop hub --input batch|stream|pipelined`): its max
    rate, then runs at half that rate, each from an idle hub (its group's lag back to 0,
    then a settle period), for latency (median and spread of the runs) and the hub's CPU per message.
 2. Scale-out: the hub's max rate with more workers in one namespace.

@@ -40,7 +40,7 @@ def faults(
         typer.Option(
             "--input",
             envvar="ONESTOP_HUB_INPUT",
-            help="The hub workers' input path (onestop hub --input): 'stream' or 'batch'",
+            help="The hub workers' input path (see onestop hub --input)",
         ),
     ] = DEFAULT_INPUT,
     bootstrap: BootstrapOption = None,

@@ -67,7 +67,9 @@ def hub(
             "--input",
             envvar="ONESTOP_HUB_INPUT",
             help="How outbox records reach the hub: 'stream' (Faust's stream, event by "
-            "event) or 'batch' (straight from the worker's consumer in fetched batches)",
+            "event), 'batch' (straight from the worker's consumer in fetched batches) or "
+            "'pipelined' (as batch, each batch decided while the one before waits for the "
+            "broker's acknowledgements)",
         ),
     ] = DEFAULT_INPUT,
     fetch_wait: Annotated[

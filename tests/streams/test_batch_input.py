@@ -122,7 +122,7 @@ class Clock:
         return self.now
 
 
-async def test_the_loop_processes_batches_and_commits_what_it_processed_at_intervals() -> None:
+async def test_the_loop_processes_batches_and_commits_what_was_stored_at_intervals() -> None:
     queue = InputQueue({"a"})
     group = Group()
     clock = Clock()
@@ -131,6 +131,7 @@ async def test_the_loop_processes_batches_and_commits_what_it_processed_at_inter
 
     async def process(batch: list[Any]) -> None:
         processed.append([r.offset for r in batch])
+        loop.stored(next_positions(batch))
         clock.now += 0.6
         if sum(len(b) for b in processed) == 7:
             done.set()
@@ -184,6 +185,7 @@ async def test_an_idle_loop_commits_what_it_processed_last() -> None:
     processed = asyncio.Event()
 
     async def process(batch: list[Any]) -> None:
+        loop.stored(next_positions(batch))
         processed.set()
 
     loop = BatchInput(queue, group, process, commit_interval=0.05, monotonic=clock)
@@ -243,6 +245,7 @@ async def test_held_waits_for_the_batch_under_way_and_a_batch_taken_meanwhile_is
         processed.append([r.offset for r in batch])
         under_way.set()
         await finish.wait()
+        loop.stored(next_positions(batch))
 
     loop = BatchInput(queue, group, process, batch_size=2, batch_wait=0)
     await loop.start()

@@ -6,7 +6,7 @@ let go after their retention."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -29,18 +29,39 @@ START = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 DAY = 24 * 3600
 
 
+class Acknowledgements:
+    def __init__(self, answer: asyncio.Future[None]) -> None:
+        self.answer = answer
+
+    async def wait(self) -> None:
+        await asyncio.shield(self.answer)
+
+
 class Sink:
-    """Collects what the core writes; can be made to fail."""
+    """Collects what the core sends, and as written what was acknowledged; the
+    acknowledgements can be made to fail, to take their time, or to wait for `gate`."""
 
     def __init__(self) -> None:
+        self.sent: list[list[Effects]] = []
         self.written: list[Effects] = []
         self.fail = False
-        self.delay = 0.0  # seconds each write takes
+        self.delay = 0.0  # seconds each acknowledgement takes
+        self.gate: asyncio.Event | None = None  # set: the broker answers
 
-    async def write(self, results: Sequence[Effects]) -> None:
+    async def send(self, results: Sequence[Effects]) -> Acknowledgements:
+        self.sent.append(list(results))
+        return Acknowledgements(
+            asyncio.ensure_future(self._acknowledge(list(results), self.fail, self.gate))
+        )
+
+    async def _acknowledge(
+        self, results: list[Effects], fail: bool, gate: asyncio.Event | None
+    ) -> None:
         if self.delay:
             await asyncio.sleep(self.delay)
-        if self.fail:
+        if gate is not None:
+            await gate.wait()
+        if fail:
             raise ConnectionError("broker gone")
         self.written.extend(results)
 
@@ -71,7 +92,7 @@ class Feed:
 class World:
     """A core over dicts, with a wall clock moved by hand and an exercise at speed 1."""
 
-    def __init__(self, retention: float = 60.0) -> None:
+    def __init__(self, retention: float = 60.0, pipelined: bool = False) -> None:
         self.wall = ManualClock(WALL)
         self.clock = ExerciseClock(self.wall)
         self.start_exercise("drill-1")
@@ -79,6 +100,8 @@ class World:
         self.positions: dict[str, int] = {}
         self.sink = Sink()
         self.feed = Feed()
+        self.losses: list[int] = []  # batches sent when a loss was told
+        self.stored: list[Mapping[tuple[str, int], int]] = []
         self.registry = CollectorRegistry()
         self.core = HubCore(
             HubSettings(bootstrap="unused", topics=TOPICS, settled_retention=retention),
@@ -89,6 +112,9 @@ class World:
             clock_source=self.feed,
             metrics=HubMetrics(self.registry),
             wall=self.wall,
+            pipelined=pipelined,
+            on_lost=lambda: self.losses.append(len(self.sink.sent)),
+            on_stored=self.stored.append,
         )
 
     def start_exercise(self, exercise_id: str) -> None:
@@ -327,3 +353,91 @@ async def test_each_batch_is_timed_by_phase(world: World) -> None:
         assert (world.registry.get_sample_value(f"{name}_sum", {"phase": phase}) or 0) > 0
     # The wait for the acknowledgements is counted in the write phase.
     assert (world.registry.get_sample_value(f"{name}_sum", {"phase": "write"}) or 0) >= 0.1
+
+
+class TestPipeline:
+    """Pipelined: a batch is decided while the one before waits for its acknowledgements,
+    and sent only once that one is stored."""
+
+    @pytest.fixture
+    def piped(self) -> World:
+        piped = World(pipelined=True)
+        piped.sink.gate = asyncio.Event()  # the broker answers when the test says so
+        return piped
+
+    async def test_a_batch_is_decided_over_the_state_of_the_one_in_flight(
+        self, piped: World
+    ) -> None:
+        request = piped.inbound(MessageKind.REQUEST, offset=0)
+        await piped.core.process([request], 1)
+        assert piped.requests == {} and len(piped.sink.sent) == 1  # sent, not stored
+        gate, piped.sink.gate = piped.sink.gate, asyncio.Event()
+
+        reply = piped.inbound(MessageKind.REPLY, offset=1)
+        second = asyncio.create_task(piped.core.process([reply], 1))
+        await asyncio.sleep(0.01)
+        assert not second.done() and len(piped.sink.sent) == 1  # waits for the first
+        assert gate is not None
+        gate.set()
+        await asyncio.wait_for(second, 5)
+
+        # The reply found the request the first batch opened, before it was stored.
+        assert [e.kind for e in piped.sink.sent[1]] == [MessageKind.REPLY]
+        assert not piped.sink.sent[1][0].duplicate
+        assert not piped.requests[REQUEST_ID].settled  # stored: the first batch only
+        assert piped.stored == [{(request.topic, request.partition): 1}]
+        assert piped.sink.gate is not None
+        piped.sink.gate.set()
+        async with piped.core.lock:
+            await piped.core.drain()
+        assert piped.requests[REQUEST_ID].settled
+        assert piped.positions == {
+            position_key(request.topic, request.partition): 1,
+            position_key(reply.topic, reply.partition): 2,
+        }
+        assert piped.gauge("onestop_hub_open_requests") == 0
+
+    async def test_a_batch_alone_is_stored_once_acknowledged(self, piped: World) -> None:
+        await piped.core.process([piped.inbound(MessageKind.REQUEST, offset=4)], 1)
+        assert piped.sink.gate is not None
+        piped.sink.gate.set()
+        for _ in range(100):
+            if piped.positions:
+                break
+            await asyncio.sleep(0.01)
+        assert REQUEST_ID in piped.requests and list(piped.positions.values()) == [5]
+
+    async def test_acknowledgements_that_fail_store_nothing_of_either_batch(
+        self, piped: World
+    ) -> None:
+        piped.sink.fail = True
+        await piped.core.process([piped.inbound(MessageKind.REQUEST, offset=0)], 1)
+        piped.sink.fail = False
+        assert piped.sink.gate is not None
+        piped.sink.gate.set()
+
+        with pytest.raises(ConnectionError):
+            await piped.core.process([piped.inbound(MessageKind.REPLY, offset=1)], 1)
+
+        assert piped.requests == {} and piped.positions == {} and piped.stored == []
+        assert piped.losses == [1]  # told, and the second batch never sent
+        assert piped.core.exchange.store is piped.requests
+
+    async def test_the_deadline_check_stores_the_batch_in_flight_first(self, piped: World) -> None:
+        await piped.core.process([piped.inbound(MessageKind.REQUEST, offset=0)], 1)
+        piped.wall.advance(8 * DAY)  # well past the request's deadline
+        assert piped.sink.gate is not None
+        piped.sink.gate.set()
+
+        await piped.core.check_deadlines()
+
+        assert piped.requests[REQUEST_ID].overdue
+        assert AuditEvent.OVERDUE in piped.sink.events()
+
+    async def test_closing_stops_waiting_in_the_background(self, piped: World) -> None:
+        await piped.core.process([piped.inbound(MessageKind.REQUEST, offset=0)], 1)
+        tasks = set(piped.core._store_tasks)
+        assert tasks
+        piped.core.close()
+        await asyncio.sleep(0)
+        assert all(task.done() for task in tasks) and piped.requests == {}

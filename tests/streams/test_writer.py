@@ -48,8 +48,8 @@ async def test_every_record_lands_in_order_where_it_belongs(bootstrap: str, name
         effects.audit.append(opened.model_copy(update={"request_id": f"REQ-{n}"}))
         results.append(effects)
     try:
-        await writer.write(results[:25])
-        await writer.write(results[25:])
+        for part in (results[:25], results[25:]):
+            await (await writer.send(part)).wait()
     finally:
         await writer.stop()
 

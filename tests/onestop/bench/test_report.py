@@ -131,10 +131,25 @@ def test_row_carries_peer_ratios_cpu_and_latency_spread() -> None:
     assert named["p50 / p99 / p99.9 ms @ rate (median, min-max of 3)"] == (
         "10.0 (10.0-10.0) / 48.0 (45.0-60.0) / 96.0 (90.0-120.0) @ 1000/s"
     )
-    assert named["hub stream max msg/s, CPU us/msg, p99 ms"] == "-"
+    assert named["other hub paths: max msg/s, CPU us/msg, p99 ms"] == "-"
     assert named["raw p50 / p99 ms @ the same rate (median of 3)"] == "-"
     assert named["due() 1k / 1M us"] == "120 / 234"
     assert named["targets"] == "hub/raw MISSED, CPU/raw MISSED, hub/faust peer met, p99 met"
+
+
+def test_row_gives_every_hub_path_after_the_first_its_max_cpu_and_p99() -> None:
+    bench = report(
+        batch=measured("hub", 2_000.0, 18.0, (60.0, 45.0, 48.0)),
+        stream=measured("hub", 1_000.0, 15.0, (70.0,)),  # 1,500 us per message
+        pipelined=measured("hub", 3_000.0, 18.0, (30.0, 40.0, 35.0)),  # 600 us
+    )
+    cells = [cell.strip() for cell in benchmark_row(bench).strip().strip("|").split("|")]
+    named = dict(zip(BENCHMARK_COLUMNS, cells, strict=True))
+
+    assert named["hub max msg/s"] == "2000"
+    assert named["other hub paths: max msg/s, CPU us/msg, p99 ms"] == (
+        "stream 1000, 1500, 70.0; pipelined 3000, 600, 35.0"
+    )
 
 
 def test_rows_of_another_layout_keep_their_header(tmp_path: Path) -> None:
