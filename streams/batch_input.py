@@ -41,6 +41,11 @@ Why partition ownership, state recovery and committed offsets stay consistent:
   more for them, while the changelogs keep flowing.
 - Failure. As on the stream path: a batch that still fails after a few tries ends the
   process, and its records come again after the restart.
+- Pipelined (`--input pipelined`): the same, with the core keeping one batch in flight
+  between calls (`streams.core`): its outputs sent, its state stored once acknowledged.
+  A rebalance and shutdown store it first (the worker drains the core holding its lock);
+  a batch never acknowledged is stored never, and its records lie above the stored
+  positions, so they are read back like any others there.
 """
 
 from __future__ import annotations
