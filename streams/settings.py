@@ -30,7 +30,7 @@ class InputPath(StrEnum):
 
 
 #: The path a hub takes unless told otherwise: the one the whole fault suite passed with.
-DEFAULT_INPUT = InputPath.BATCH
+DEFAULT_INPUT = InputPath.PIPELINED
 
 #: How long the fetch of a reader of known offsets (the audit chain's heads, the ledger's
 #: read-backs) waits on the broker for records. A question asked while a fetch is in flight

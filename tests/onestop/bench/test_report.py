@@ -14,7 +14,7 @@ from onestop.bench.render import (
     benchmark_row,
     service_table,
 )
-from onestop.bench.report import BenchReport, Measured, Spread
+from onestop.bench.report import DEFAULT_PATH, BenchReport, Measured, Spread
 from onestop.bench.run import cores_note
 from producers.load.results import LoadResult
 
@@ -81,11 +81,12 @@ def test_a_figure_that_could_not_be_measured_misses_its_target() -> None:
 
 def test_json_has_a_section_per_service_and_path_and_both_ratios() -> None:
     stream = measured("hub", 4_000.0, 12.0, (30.0, 31.0, 29.0))
-    data = report(batch=measured("hub", 2_000.0, 18.0, (48.0,)), stream=stream).as_json()
+    default = measured("hub", 2_000.0, 18.0, (48.0,))
+    data = report(**{DEFAULT_PATH: default, "stream": stream}).as_json()
 
     assert data["faust_peer"]["max_rate"] == 1_600.0
     assert data["faust_peer"]["cpu_us_per_message"] == 200.0
-    assert data["hub"]["input"] == "batch" and data["hub_stream"]["input"] == "stream"
+    assert data["hub"]["input"] == DEFAULT_PATH and data["hub_stream"]["input"] == "stream"
     assert data["hub_stream"]["hub_vs_faust_peer"] == 2.5
     assert data["hub_stream"]["latency_ms"]["p99"] == {"median": 30.0, "min": 29.0, "max": 31.0}
     assert data["hub_vs_raw"] == 0.1 and data["hub_vs_faust_peer"] == 1.25
