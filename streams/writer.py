@@ -1,11 +1,11 @@
-"""The hub's output writer: seals audit records into their chains and writes every output
-through the hub's own producer, then waits for the broker's acknowledgements.
+"""The hub's output writer: seals audit records into their chains and sends every output
+through the hub's own producer; the caller waits for the broker's acknowledgements.
 
 Outputs go through this producer rather than Faust's: it batches freely (Faust's send path
 costs several times more per record), and the hub waits for every acknowledgement itself
 before it stores state or lets Faust commit (`streams.core`). A write fills one record
-batch per topic and partition and hands each to the producer whole, so it waits for one
-future per batch instead of one per record. The producer and the audit reader live from
+batch per topic and partition and hands each to the producer whole, so there is one
+future to wait for per batch instead of one per record. The producer and the audit reader live from
 `start()` to `stop()`.
 """
 
