@@ -24,7 +24,14 @@ from streams.settings import HubSettings
 from streams.transport import BatchedFetchConsumer
 from streams.worker import Hub
 from tests.factories import make_message, make_request
-from tests.support import create_topics, read_until, send_messages, start_clock, wait_for_hub
+from tests.support import (
+    create_topics,
+    read_all,
+    read_until,
+    send_messages,
+    start_clock,
+    wait_for_hub,
+)
 
 PARTIES = [Country.PL, Country.DE]
 BEFORE = 40  # requests whose state the second hub must recover
@@ -84,11 +91,10 @@ async def test_a_recovery_whose_changelog_fetch_was_lost_reads_it_again(
             await hub.app.start()
         assert all(hub.request_table.get(r.message_id) is not None for r in before)
         await send_messages(bootstrap, topics, after, clock_offset=offset)
-        records = await read_until(
-            bootstrap, inbox, lambda rs: len(delivered_ids(rs)) >= BEFORE + AFTER, 60
-        )
+        await read_until(bootstrap, inbox, lambda rs: len(delivered_ids(rs)) >= BEFORE + AFTER, 60)
     finally:
         await hub.app.stop()
+    records = await read_all(bootstrap, inbox)  # all of it: a copy written twice shows
 
     assert sum(lost.values()) > 0, "the fault must hit some changelog records"
     assert delivered_ids(records) == {r.message_id for r in before + after}
